@@ -1,0 +1,40 @@
+import type { TransportName } from '../transports/transport';
+
+/**
+ * Which transport last worked for a URL, kept for `ttl` ms in memory and in the tab's
+ * `sessionStorage`, so the next client (or the page after a reload) starts where it will succeed
+ * instead of waiting out a blocked WebSocket again. Upgrade probes take it back up when they succeed.
+ */
+const mem = new Map<string, [TransportName, number]>();
+const KEY = 'push-client:';
+
+function storage(): Storage | undefined {
+  try {
+    return globalThis.sessionStorage;
+  } catch {
+    return; // blocked by privacy settings
+  }
+}
+
+export function recall(url: string): TransportName | undefined {
+  let v = mem.get(url);
+  if (!v) {
+    try {
+      v = JSON.parse(storage()?.getItem(KEY + url) || 'null') || undefined;
+    } catch {
+      /* a stale or foreign value: ignore */
+    }
+  }
+  return v && v[1] > Date.now() ? v[0] : undefined;
+}
+
+export function remember(url: string, name: TransportName, ttl: number): void {
+  if (!(ttl > 0)) return;
+  const v: [TransportName, number] = [name, Date.now() + ttl];
+  mem.set(url, v);
+  try {
+    storage()?.setItem(KEY + url, JSON.stringify(v));
+  } catch {
+    /* storage full or blocked: memory is enough */
+  }
+}

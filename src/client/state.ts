@@ -1,0 +1,46 @@
+import type { PushError } from '../protocol';
+import type { TransportName } from '../transports/transport';
+
+/** `idle` before `connect()`, `closed` after `close()` or a fatal error; see the README's state diagram. */
+export type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** An immutable snapshot, replaced (never mutated) on every change of state or transport. */
+export interface Status {
+  readonly state: State;
+  /** The transport in use, or `null` while none is open. */
+  readonly transport: TransportName | null;
+  /** Failed attempts in a row; 0 once a connection has stayed up. */
+  readonly attempt: number;
+  /** The last delivered event id as of this snapshot (`client.lastEventId` is always current). */
+  readonly lastEventId?: string;
+  /** Why the client is reconnecting or closed. */
+  readonly error?: PushError;
+}
+
+/** What a handler learns besides the data. */
+export interface Meta {
+  event: string;
+  id?: string;
+  transport: TransportName;
+  /** The channel the event was published to; absent for broadcasts and direct sends. */
+  channel?: string;
+}
+
+/**
+ * Lifecycle notifications, on `client.lifecycle` (a mitt emitter), apart from server events so that
+ * no event name a server may use can collide with them.
+ */
+export type Lifecycle = {
+  /** A transport delivered its hello (or, from a plain server, its first event). */
+  open: { transport: TransportName; resumed: boolean };
+  /** The transport in use changed (fallback, reconnect onto another, or upgrade back). */
+  transport: { from: TransportName | null; to: TransportName };
+  /** The connection was lost or failed; the next attempt follows in `delay` ms. */
+  reconnecting: { attempt: number; delay: number; error?: PushError };
+  /** The server could not replay from our last-event-id: events may have been missed. */
+  gap: { lastEventId?: string };
+  /** Something went wrong but the client goes on (bad frame, a handler threw, a send failed). */
+  error: PushError;
+  /** The client stopped: `close()` was called, or a fatal error (then `error` says which). */
+  close: { error?: PushError };
+};

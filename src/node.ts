@@ -1,0 +1,21 @@
+/**
+ * The Node flavour of `push-client` (chosen by the `node` export condition): the same client, with
+ * the `ws` package as WebSocket where the runtime has no global one. SSE uses the built-in fetch reader.
+ */
+import WebSocket from 'ws';
+import { PushClient as Base } from './client/PushClient';
+import type { PushClientOptions, PushUrl } from './client/options';
+
+export class PushClient<E extends Record<string, any> = Record<string, any>> extends Base<E> {
+  constructor(url: PushUrl, options: PushClientOptions = {}) {
+    super(url, {
+      ...options,
+      WebSocket: options.WebSocket || globalThis.WebSocket || (WebSocket as unknown as typeof globalThis.WebSocket),
+    });
+  }
+}
+export type { PushClientOptions, PushUrl } from './client/options';
+export type { ReconnectOptions } from './client/backoff';
+export type { Status, State, Meta, Lifecycle } from './client/state';
+export type { TransportName } from './transports/transport';
+export { PushError, type PushErrorCode } from './protocol/errors';

@@ -1,0 +1,123 @@
+import { PushError } from './errors';
+import type { SseEvent } from './sse';
+
+/**
+ * push-client's own layer on top of the SSE grammar. Every event is an unnamed SSE event whose first
+ * data line is `<event>` or `<event>\t<channel>` and whose remaining data is the payload. Unnamed
+ * events reach a native `EventSource`'s `onmessage`, so the client never needs to know event names
+ * in advance. Names that start with `$` are control messages; applications cannot publish them.
+ */
+
+/** Control events from server to client. */
+export const HELLO = '$hello';
+export const HEARTBEAT = '$hb';
+export const ACK = '$ack';
+
+/** Query parameters the client sends and the server reads. */
+export const Q = {
+  transport: 't',
+  lastEventId: 'lastEventId',
+  connection: 'cid',
+  ack: 'ack',
+  channel: 'ch',
+} as const;
+
+/** Values of the `t` parameter: which transport a request belongs to. */
+export const T = { websocket: 'ws', eventsource: 'sse', longpoll: 'lp' } as const;
+
+/** The first message on every transport. */
+export interface Hello {
+  /** Connection id: used for sends over HTTP and by `push.connection(id)`. */
+  cid: string;
+  /** Identity of the id sequence; ids from another epoch cannot be resumed. */
+  epoch: string;
+  /** `false` when the client's last-event-id could not be resumed: events may have been missed. */
+  replay: boolean;
+  /** Server heartbeat interval in ms. */
+  hb: number;
+  /** Reconnect base delay the server asks for, in ms. */
+  retry?: number;
+  /** Channels requested at connect that the server refused, with the reason. */
+  refused?: Record<string, string>;
+}
+
+/** The answer to a join or leave. */
+export interface Ack {
+  r: number;
+  ok: boolean;
+  error?: string;
+}
+
+/** A decoded server message. */
+export interface Frame {
+  event: string;
+  channel?: string;
+  data: string;
+  id?: string;
+}
+
+const BAD_NAME = /[\t\r\n]/;
+
+/** True when `name` may be published or listened to as an application event. */
+export function isEventName(name: unknown): name is string {
+  return typeof name === 'string' && name.length > 0 && name.length <= 200 && name[0] !== '$' && !BAD_NAME.test(name);
+}
+
+/** True when `name` is usable as a channel name. */
+export function isChannelName(name: unknown): name is string {
+  return typeof name === 'string' && name.length > 0 && name.length <= 200 && !BAD_NAME.test(name);
+}
+
+/** Encodes one server event as an SSE block. `data` is already a string (JSON for our server). */
+export function encodeEvent(event: string, data: string, id?: string, channel?: string): string {
+  const head = channel === undefined ? event : event + '\t' + channel;
+  const body = /[\r\n]/.test(data) ? data.split(/\r\n|\r|\n/).join('\ndata: ') : data;
+  return (id === undefined ? '' : 'id: ' + id + '\n') + 'data: ' + head + '\ndata: ' + body + '\n\n';
+}
+
+/** Decodes an SSE event that came from a push-client server. Throws `BAD_FRAME` when it is not one. */
+export function decodeFrame(e: SseEvent): Frame {
+  const nl = e.data.indexOf('\n');
+  const head = nl < 0 ? e.data : e.data.slice(0, nl);
+  if (!head) throw new PushError('BAD_FRAME', 'event without a name');
+  const tab = head.indexOf('\t');
+  const f: Frame = { event: tab < 0 ? head : head.slice(0, tab), data: nl < 0 ? '' : e.data.slice(nl + 1) };
+  if (tab >= 0) f.channel = head.slice(tab + 1);
+  if (e.id !== undefined) f.id = e.id;
+  return f;
+}
+
+/** A message from client to server: `e` event, `d` data, `r` request number for control messages. */
+export interface ClientMessage {
+  e: string;
+  d?: unknown;
+  r?: number;
+}
+
+/** Control events from client to server. */
+export const JOIN = '$join';
+export const LEAVE = '$leave';
+
+/** Encodes client messages: one per WebSocket frame, or an array as one HTTP POST body. */
+export const encodeClientMessage = (m: ClientMessage | ClientMessage[]): string => JSON.stringify(m);
+
+/**
+ * Parses what a client sent (one message or an array). Throws a `PushError` with code `BAD_FRAME`
+ * for anything that is not well formed, so a server can answer 400 and go on.
+ */
+export function parseClientMessages(text: string): ClientMessage[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (cause) {
+    throw new PushError('BAD_FRAME', 'body is not JSON', { cause });
+  }
+  const list = Array.isArray(v) ? v : [v];
+  for (const m of list) {
+    if (typeof m !== 'object' || m === null) throw new PushError('BAD_FRAME', 'message is not an object');
+    const { e, r } = m as ClientMessage;
+    if (!(isEventName(e) || e === JOIN || e === LEAVE)) throw new PushError('BAD_FRAME', 'bad event name');
+    if (r !== undefined && !Number.isSafeInteger(r)) throw new PushError('BAD_FRAME', 'bad request number');
+  }
+  return list as ClientMessage[];
+}

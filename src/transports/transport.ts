@@ -1,0 +1,57 @@
+import type { PushError, SseEvent } from '../protocol';
+
+/** Names of the three transports, in the default fallback order. */
+export type TransportName = 'websocket' | 'eventsource' | 'longpoll';
+
+/** What a transport needs from outside; the client fills it in for every attempt. */
+export interface TransportOptions {
+  /** The full URL for this attempt, query included. */
+  url: string;
+  WebSocket?: typeof WebSocket;
+  EventSource?: typeof EventSource;
+  fetch?: typeof fetch;
+  /** Extra request headers (fetch-based SSE, long-poll and HTTP sends only). */
+  headers?: Record<string, string>;
+  withCredentials?: boolean;
+  /** Longest message or line accepted, in characters. */
+  maxMessageSize: number;
+  /** Event names to listen for on a native `EventSource` talking to a plain server. */
+  names?: () => Iterable<string>;
+  /** Long-poll only: keep polling while the page is hidden. */
+  pollWhenHidden?: boolean;
+}
+
+/**
+ * The seam between the client and a way of talking to the server: five members, as in SignalR's
+ * `ITransport`, plus a non-fatal error report. A transport opens, delivers raw SSE events, sends text,
+ * and reports its end once. It knows nothing of the client: fallback, backoff, resume and dedup
+ * live above it.
+ */
+export interface Transport {
+  /** Starts opening; success shows as the first `onreceive`, failure as `onclose`. */
+  connect(): void;
+  /** Sends one encoded client message. Resolves once written (WebSocket) or accepted (HTTP). */
+  send(text: string): Promise<void>;
+  /** Closes without calling `onclose`. Idempotent. */
+  stop(): void;
+  /** Every event as the SSE grammar gives it. */
+  onreceive: (e: SseEvent) => void;
+  /** The transport ended by itself (never after `stop()`); called at most once. */
+  onclose: (error: PushError) => void;
+  /** Something bad arrived but the transport goes on (a malformed or oversized message). */
+  onerror: (error: PushError) => void;
+}
+
+/** Builds a transport for one attempt. */
+export type TransportFactory = (o: TransportOptions) => Transport;
+
+/** The hello's connection id, read without knowing the rest of the protocol. */
+export function helloCid(e: SseEvent): string | undefined {
+  if (!e.data.startsWith('$hello\n')) return;
+  try {
+    const cid = JSON.parse(e.data.slice(7)).cid;
+    return typeof cid === 'string' ? cid : undefined;
+  } catch {
+    return;
+  }
+}
