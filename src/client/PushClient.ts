@@ -52,7 +52,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
   /** Lifecycle notifications (`open`, `transport`, `reconnecting`, `gap`, `error`, `close`). */
   readonly lifecycle: Emitter<Lifecycle> = mitt<Lifecycle>();
   /** The current snapshot; see {@link PushClient.subscribe}. */
-  status: Status = { state: 'idle', transport: null, attempt: 0 };
+  status: Status = Object.freeze({ state: 'idle', transport: null, attempt: 0 });
   /** Id of the last event delivered; sent on every reconnect so the server resumes after it. */
   lastEventId?: string;
 

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, defaultReconnect } from '../src/client/backoff';
+import { resolveOptions } from '../src/client/options';
+import { PushClient, PushError } from '../src';
+
+describe('backoff', () => {
+  const r = { ...defaultReconnect, minDelay: 100, maxDelay: 1000, factor: 2, jitter: 0.5 };
+  it('grows by factor from minDelay and caps at maxDelay', () => {
+    expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(r, a, 0, () => 0))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+  it('takes away up to `jitter` of the delay', () => {
+    expect(backoffDelay(r, 2, 0, () => 1)).toBe(200);
+    expect(backoffDelay({ ...r, jitter: 1 }, 2, 0, () => 1)).toBe(0);
+    const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(r, 3, 0)));
+    expect(spread.size).toBeGreaterThan(10);
+    for (const d of spread) expect(d).toBeGreaterThanOrEqual(400), expect(d).toBeLessThanOrEqual(800);
+  });
+  it("uses the server's retry as a floor", () => {
+    expect(backoffDelay(r, 0, 700, () => 0)).toBe(700);
+    expect(backoffDelay(r, 0, 50, () => 0)).toBe(100);
+  });
+});
+
+describe('options', () => {
+  it('derives ws:// from http:// and http:// from ws://', () => {
+    expect(resolveOptions('http://h/push?a=1').urls).toEqual({
+      websocket: 'ws://h/push?a=1',
+      eventsource: 'http://h/push?a=1',
+      longpoll: 'http://h/push?a=1',
+    });
+    expect(resolveOptions('wss://h/p').urls.eventsource).toBe('https://h/p');
+  });
+  it('defaults transports to the keys of a per-transport URL object, in fallback order', () => {
+    expect(resolveOptions({ longpoll: 'http://h/lp', websocket: 'ws://h/ws' }).transports).toEqual(['websocket', 'longpoll']);
+  });
+  const bad: [unknown, unknown, RegExp][] = [
+    ['', undefined, /"url"/],
+    ['not a url', undefined, /"url"/],
+    ['ftp://h/', undefined, /"url"/],
+    [{ websocket: 'http://h' }, undefined, /"url.websocket"/],
+    [{ carrier: 'http://h' }, undefined, /unknown transport/],
+    ['http://h', { transports: ['smoke'] }, /"transports"/],
+    ['http://h', { transports: [] }, /"transports"/],
+    [{ eventsource: 'http://h' }, { transports: ['websocket'] }, /no URL/],
+    ['http://h', { connectTimeout: -1 }, /"connectTimeout"/],
+    ['http://h', { reconnect: { jitter: 2 } }, /"reconnect.jitter"/],
+    ['http://h', { reconnect: { minDelay: 10, maxDelay: 5 } }, /"reconnect.maxDelay"/],
+    ['http://h', { query: 'a=1' }, /"query"/],
+    ['http://h', { decode: 1 }, /"decode"/],
+    ['http://h', { channels: 'a' }, /"channels"/],
+    ['http://h', { channels: ['a\nb'] }, /"channels"/],
+  ];
+  it.each(bad)('rejects %j %j with BAD_OPTION naming the option', (url, opts, msg) => {
+    let err: unknown;
+    try {
+      new PushClient(url as string, { autoConnect: false, ...(opts as object) });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PushError);
+    expect((err as PushError).code).toBe('BAD_OPTION');
+    expect((err as PushError).message).toMatch(msg);
+  });
+});
+
+describe('PushClient without a connection', () => {
+  it('queues sends up to maxQueued, then rejects with QUEUE_FULL; close() rejects the queue with CLOSED', async () => {
+    const c = new PushClient('http://127.0.0.1:9/', { autoConnect: false, maxQueued: 2 });
+    const a = c.send('x', 1);
+    const b = c.send('x', 2);
+    await expect(c.send('x', 3)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    c.close();
+    await expect(a).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(b).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(c.send('x', 4)).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(c.status.state).toBe('closed');
+  });
+  it('rejects bad event names at send', async () => {
+    const c = new PushClient('http://127.0.0.1:9/', { autoConnect: false });
+    await expect(c.send('$hello')).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(c.send('')).rejects.toMatchObject({ code: 'BAD_OPTION' });
+  });
+  it('subscribe() calls back at once and on every status change, with frozen snapshots', () => {
+    const c = new PushClient('http://127.0.0.1:9/', { autoConnect: false });
+    const seen: string[] = [];
+    const off = c.subscribe((s) => {
+      expect(Object.isFrozen(s)).toBe(true);
+      seen.push(s.state);
+    });
+    c.close();
+    off();
+    expect(seen).toEqual(['idle', 'closed']);
+  });
+});
