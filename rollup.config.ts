@@ -1,0 +1,101 @@
+import { builtinModules } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { defineConfig, type Plugin } from 'rollup';
+import esbuild from 'rollup-plugin-esbuild';
+import terser from '@rollup/plugin-terser';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
+  version: string;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
+
+/** Library entries: name (path under dist/, without extension) → source file. */
+const entries = {
+  index: 'src/index.ts',
+  node: 'src/node.ts',
+  'server/index': 'src/server/index.ts',
+  'react/index': 'src/react/index.ts',
+  'vue/index': 'src/vue/index.ts',
+  'svelte/index': 'src/svelte/index.ts',
+};
+
+// In the ESM/CJS builds every dependency, peer dependency and Node built-in stays external
+// (including deep imports such as `react/jsx-runtime` or `svelte/store`).
+const externalPackages = [
+  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.peerDependencies ?? {}),
+];
+const builtins = new Set(builtinModules);
+const isExternal = (id: string): boolean =>
+  id.startsWith('node:') ||
+  builtins.has(id) ||
+  externalPackages.some((name) => id === name || id.startsWith(`${name}/`));
+
+const banner = `/*! push-client v${pkg.version} | MIT License */`;
+
+const libPlugins = (): Plugin[] => [esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' })];
+
+export default defineConfig([
+  // ESM + CJS for all entries, built together so that code shared between entries
+  // (the core client used by `.`, `./react`, `./vue`, ...) lives in one shared chunk
+  // and class identity (`instanceof`) holds across subpath imports.
+  {
+    input: entries,
+    external: isExternal,
+    plugins: libPlugins(),
+    output: [
+      {
+        dir: 'dist',
+        format: 'es',
+        entryFileNames: '[name].mjs',
+        chunkFileNames: 'chunks/[name]-[hash].mjs',
+        sourcemap: true,
+        generatedCode: 'es2015',
+        // Don't add `import 'mitt'` etc. to entries that only use them through a shared chunk.
+        hoistTransitiveImports: false,
+      },
+      {
+        dir: 'dist',
+        format: 'cjs',
+        entryFileNames: '[name].cjs',
+        chunkFileNames: 'chunks/[name]-[hash].cjs',
+        exports: 'named',
+        interop: 'auto',
+        sourcemap: true,
+        generatedCode: 'es2015',
+        hoistTransitiveImports: false,
+      },
+    ],
+  },
+  // Minified IIFE for <script> tags / CDNs: sets the global `PushClient` to the default export
+  // of src/browser.ts. Dependencies (mitt) are bundled in.
+  {
+    input: 'src/browser.ts',
+    plugins: [
+      nodeResolve({ browser: true, preferBuiltins: false }),
+      esbuild({ target: 'es2019', tsconfig: 'tsconfig.json' }),
+      terser({
+        ecma: 2019,
+        compress: {
+          passes: 2,
+          unsafe_arrows: true,
+          unsafe_methods: true,
+          toplevel: false,
+        },
+        mangle: { toplevel: false },
+        format: { comments: /^!/ },
+      }),
+    ],
+    output: {
+      file: 'dist/push-client.min.js',
+      format: 'iife',
+      name: 'PushClient',
+      exports: 'default',
+      banner,
+      sourcemap: true,
+      generatedCode: 'es2015',
+    },
+  },
+]);
