@@ -85,6 +85,8 @@ export default defineConfig([
           toplevel: false,
         },
         mangle: { toplevel: false },
+        // Keep the public class names (PushClient, PushError, ...) readable in devtools/logs.
+        keep_classnames: /^Push/,
         format: { comments: /^!/ },
       }),
     ],
