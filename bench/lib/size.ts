@@ -1,0 +1,119 @@
+/**
+ * One way of measuring bundle size, shared by `bench/size.ts` and `test/size.test.ts`: esbuild with
+ * bundle, minify, format esm, platform browser, target es2020; then gzip -9 and brotli quality 11.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { build, type Metafile, type Plugin } from 'esbuild';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Budgets from issue 6; the test suite enforces them. */
+export const BUDGET = { core: 4000, binding: 600 } as const;
+
+export interface Size {
+  min: number;
+  gzip: number;
+  brotli: number;
+  metafile: Metafile;
+  code: string;
+}
+
+export function compressed(code: string | Uint8Array): { gzip: number; brotli: number } {
+  const buf = Buffer.from(code);
+  return {
+    gzip: gzipSync(buf, { level: 9 }).length,
+    brotli: brotliCompressSync(buf, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: 11,
+        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+        [constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
+      },
+    }).length,
+  };
+}
+
+/** Frameworks are peer dependencies: never counted in a binding. */
+const FRAMEWORKS = ['react', 'react/*', 'react-dom', 'react-dom/*', 'vue', 'vue/*', 'svelte', 'svelte/*', 'push-client', 'push-client/*'];
+
+/**
+ * Marks every module outside `dir` as external: bundling a binding this way counts only the bytes
+ * the binding itself adds on top of the client (which the app has anyway).
+ */
+function onlyInside(dir: string): Plugin {
+  return {
+    name: 'only-inside',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind === 'entry-point') return;
+        const abs = path.resolve(args.resolveDir, args.path);
+        if (abs === dir || abs.startsWith(dir + path.sep)) return;
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+/**
+ * Bundles `entry` (a file, or `contents` as a virtual entry resolved from the repo root).
+ * `binding`: keep only the files under the entry's folder.
+ */
+export async function measure(opts: { entry?: string; contents?: string; binding?: boolean }): Promise<Size> {
+  const r = await build({
+    ...(opts.contents !== undefined
+      ? { stdin: { contents: opts.contents, resolveDir: root, loader: 'js', sourcefile: 'entry.js' } }
+      : { entryPoints: [opts.entry!] }),
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    write: false,
+    metafile: true,
+    legalComments: 'eof', // esbuild's default: licence comments ship
+    logLevel: 'silent',
+    absWorkingDir: root,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    external: opts.binding ? FRAMEWORKS : [],
+    plugins: opts.binding ? [onlyInside(path.dirname(path.resolve(root, opts.entry!)))] : [],
+  });
+  const code = r.outputFiles[0].text;
+  return { min: Buffer.byteLength(code), ...compressed(code), metafile: r.metafile, code };
+}
+
+/** The client's browser bundle: all three transports, nothing external. */
+export const CORE_ENTRY = 'src/index.ts';
+
+export const BINDINGS = ['react', 'vue', 'svelte'] as const;
+
+/** The entry file of a binding, or undefined while it does not exist. */
+export function bindingEntry(name: string): string | undefined {
+  for (const f of ['index.ts', 'index.tsx', 'index.js']) {
+    const p = path.join('src', name, f);
+    if (existsSync(path.join(root, p))) return p;
+  }
+  return undefined;
+}
+
+/** Bytes each input file contributes to the output, largest first. */
+export function contributors(m: Metafile): { file: string; bytes: number }[] {
+  const out = Object.values(m.outputs)[0];
+  return Object.entries(out.inputs)
+    .map(([file, v]) => ({ file, bytes: v.bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes);
+}
+
+/**
+ * Peers, each bundled from its package entry the way an app imports it (the main class only), so
+ * that tree-shaking treats them as it treats push-client's own entry.
+ */
+export const PEERS: { name: string; note: string; contents: string }[] = [
+  { name: 'socket.io-client', note: 'WS + HTTP polling', contents: `export { io } from 'socket.io-client';` },
+  { name: '@microsoft/signalr', note: 'WS + SSE + long-poll', contents: `export { HubConnectionBuilder } from '@microsoft/signalr';` },
+  { name: 'centrifuge', note: 'WS + SSE + HTTP stream', contents: `export { Centrifuge } from 'centrifuge';` },
+  { name: 'sockjs-client', note: 'WS + XHR/iframe fallbacks', contents: `export { default } from 'sockjs-client';` },
+  { name: 'partysocket', note: 'WS only', contents: `export { default } from 'partysocket';` },
+  { name: 'reconnecting-websocket', note: 'WS only', contents: `export { default } from 'reconnecting-websocket';` },
+];

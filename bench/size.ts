@@ -1,0 +1,54 @@
+/**
+ * Size: the browser bundle (all three transports), each framework binding (only the bytes it adds:
+ * client and framework external), and the peers' browser entries, all bundled the same way
+ * (esbuild 0.28, bundle + minify, ESM, platform browser, target es2020), then gzip -9 and brotli 11.
+ *
+ *   npm run bench -- size
+ */
+import { BINDINGS, BUDGET, CORE_ENTRY, PEERS, bindingEntry, contributors, measure } from './lib/size';
+import { isMain, table, type Cell } from './lib/table';
+
+export async function run(): Promise<{ core: number; bindings: Record<string, number | undefined> }> {
+  const rows: Cell[][] = [];
+  const core = await measure({ entry: CORE_ENTRY });
+  const verdict = (gz: number, budget: number) => (gz <= budget ? `ok (≤ ${budget})` : `OVER ${budget} by ${gz - budget}`);
+  rows.push(['push-client (WS + SSE + long-poll)', core.min, core.gzip, core.brotli, verdict(core.gzip, BUDGET.core)]);
+  const bindings: Record<string, number | undefined> = {};
+  for (const b of BINDINGS) {
+    const entry = bindingEntry(b);
+    if (!entry) {
+      rows.push([`push-client/${b} (adds)`, undefined, undefined, undefined, `missing: src/${b}/index.ts`]);
+      continue;
+    }
+    const s = await measure({ entry, binding: true });
+    bindings[b] = s.gzip;
+    rows.push([`push-client/${b} (adds)`, s.min, s.gzip, s.brotli, verdict(s.gzip, BUDGET.binding)]);
+  }
+  const peerRows: Cell[][] = [];
+  for (const p of PEERS) {
+    try {
+      const s = await measure({ contents: p.contents });
+      peerRows.push([`${p.name} (${p.note})`, s.min, s.gzip, s.brotli, (s.gzip / core.gzip).toFixed(2) + '×']);
+    } catch (e) {
+      peerRows.push([p.name, undefined, undefined, undefined, 'bundle failed: ' + (e as Error).message.split('\n')[0]]);
+    }
+  }
+  console.log('\n## Size (esbuild 0.28: bundle, minify, ESM, browser, es2020; bytes)\n');
+  console.log(table(['bundle', 'min', 'min+gzip -9', 'min+brotli 11', 'budget (gzip)'], rows));
+  console.log();
+  console.log(table(['peer (main class, as an app imports it)', 'min', 'min+gzip -9', 'min+brotli 11', 'gzip vs push-client'], peerRows));
+  if (core.gzip > BUDGET.core) {
+    console.log(`\nCore is over its ${BUDGET.core} B gzip budget; minified bytes per source file (esbuild metafile):\n`);
+    console.log(
+      table(
+        ['file', 'min bytes', 'share'],
+        contributors(core.metafile)
+          .filter((c) => c.bytes > 0)
+          .map((c) => [c.file, c.bytes, ((100 * c.bytes) / core.min).toFixed(1) + ' %']),
+      ),
+    );
+  }
+  return { core: core.gzip, bindings };
+}
+
+if (isMain(import.meta.url)) await run();
