@@ -1,0 +1,49 @@
+/**
+ * The backplane carries every published entry to every server process and keeps the history that
+ * last-event-id resumes from. The in-memory one serves a single process; a Redis Streams one can
+ * take its place without the rest of the server knowing, which is why everything here may be async
+ * and why ids are opaque strings.
+ */
+
+/** One published message as it travels through the backplane. */
+export interface BackplaneEntry {
+  /** Assigned by the backplane on publish; absent on targeted entries, which have no history. */
+  id?: string;
+  /** Application event name. */
+  event: string;
+  /** Payload, already serialized (JSON for everything `publish` sends). */
+  data: string;
+  /** Only members of this channel receive it. */
+  channel?: string;
+  /** Id of a connection that must not receive it (the sender). */
+  except?: string;
+  /** Id of the one connection that receives it (`conn.send`). Targeted entries are never replayed. */
+  target?: string;
+}
+
+/** What a backplane must provide. */
+export interface Backplane {
+  /** Identity of the id sequence; valid after `start()` resolved. Goes to clients in the hello. */
+  readonly epoch: string;
+  /**
+   * Begins delivery: `onEntry` then sees every entry published by any process, each once, in
+   * publication order. Called once per backplane.
+   */
+  start(onEntry: (entry: BackplaneEntry) => void): void | Promise<void>;
+  /**
+   * Publishes an entry and resolves with its id (`''` for targeted entries, which get no id and no
+   * history). Entries published one after another from one process must reach `onEntry` in that order.
+   */
+  publish(entry: BackplaneEntry): Promise<string>;
+  /**
+   * Entries with an id after `afterId` that pass `filter`, oldest first; `null` when that cannot be
+   * answered in full (an id from another epoch, an unparsable id, or one older than the history),
+   * so that the client is told it may have missed events.
+   */
+  replay(
+    afterId: string,
+    filter: (entry: BackplaneEntry) => boolean,
+  ): BackplaneEntry[] | null | Promise<BackplaneEntry[] | null>;
+  /** Stops delivery and releases what the backplane holds (timers, sockets). */
+  close(): Promise<void>;
+}

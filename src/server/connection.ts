@@ -1,0 +1,97 @@
+import type { BackplaneEntry } from './backplane';
+import type { Connection, TransportName } from './types';
+
+/** What a connection needs from the push server that owns it. */
+export interface ConnectionHost {
+  /** Flushes `conn` on the next tick (once per tick however many blocks it got). */
+  schedule(conn: BaseConnection): void;
+  /** Forgets a connection that ended, for whatever reason. */
+  detach(conn: BaseConnection): void;
+  /** Publishes a targeted entry to one connection through the backplane. */
+  sendTo(id: string, event: string, data: unknown): Promise<void>;
+  readonly maxBufferedBytes: number;
+}
+
+/** A live entry that arrived while the connection's handshake was still running. */
+export interface HeldEntry {
+  entry: BackplaneEntry;
+  block: string;
+}
+
+/**
+ * State and output queue shared by every transport. The transport subclasses decide how queued
+ * blocks reach the wire (`flush`) and how the underlying socket or request is ended (`end`).
+ */
+export abstract class BaseConnection<User = unknown> implements Connection<User> {
+  readonly channels = new Set<string>();
+  /**
+   * While the handshake runs (onJoin, replay), live entries wait here so that nothing published in
+   * the meantime is lost; `null` once the connection is open.
+   */
+  held: HeldEntry[] | null = [];
+  /**
+   * Ids the replay already delivered. The backplane's live feed may lag behind its history (Redis),
+   * so the first live entries can repeat the replay's tail; they are dropped until the first id not
+   * in this set, after which every later id is newer and the set is let go.
+   */
+  skip: Set<string> | null = null;
+  closed = false;
+  /** Blocks queued since the last flush. */
+  protected out: string[] = [];
+  /** Already in the host's flush list for this tick. */
+  dirty = false;
+  /** Serializes join/leave so that a leave cannot overtake the join before it. */
+  control: Promise<void> = Promise.resolve();
+
+  constructor(
+    protected readonly host: ConnectionHost,
+    readonly id: string,
+    readonly transport: TransportName,
+    readonly user: User,
+  ) {}
+
+  send(event: string, data: unknown): Promise<void> {
+    return this.host.sendTo(this.id, event, data);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.detach(this);
+    void this.end(false);
+  }
+
+  /** Ends the connection because the whole push server closes; resolves once its socket is released. */
+  shutdown(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.host.detach(this);
+    return this.end(true);
+  }
+
+  /** Queues one encoded block for the next flush. */
+  push(block: string): void {
+    this.out.push(block);
+    if (!this.dirty) {
+      this.dirty = true;
+      this.host.schedule(this);
+    }
+  }
+
+  /** Called when the transport ended by itself (socket closed, session expired). */
+  protected gone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.detach(this);
+  }
+
+  /** Writes what was queued this tick. */
+  abstract flush(): void;
+  /** Called every heartbeat interval while open. */
+  abstract heartbeat(): void;
+  /**
+   * Ends the transport after writing what is queued; `shutdown` when the whole push server closes.
+   * Resolves once the underlying socket or request is released.
+   */
+  protected abstract end(shutdown: boolean): Promise<void>;
+}

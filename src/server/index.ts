@@ -1,0 +1,19 @@
+/**
+ * `push-client/server`: the Node side of push-client. One path serves WebSocket, Server-Sent Events
+ * and long-poll clients with the same event stream, channels, targeted sends and resume by
+ * last-event-id.
+ *
+ * @packageDocumentation
+ */
+export { createPushServer } from './push-server';
+export { memoryBackplane, type MemoryBackplaneOptions } from './memory-backplane';
+export type { Backplane, BackplaneEntry } from './backplane';
+export type {
+  Connection,
+  MessageListener,
+  PublishOptions,
+  PushServer,
+  PushServerOptions,
+  TransportName,
+} from './types';
+export { PushError, type PushErrorCode } from '../protocol';

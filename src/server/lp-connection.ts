@@ -1,0 +1,156 @@
+import type { ServerResponse } from 'node:http';
+import { BaseConnection, type ConnectionHost } from './connection';
+import { reply } from './http';
+
+const LP_HEADERS = {
+  'Content-Type': 'text/plain; charset=utf-8',
+  'Cache-Control': 'no-store',
+};
+
+/** Timings of a long-poll session. */
+export interface LongPollTimings {
+  pollTimeout: number;
+  sessionTimeout: number;
+}
+
+/**
+ * A long-poll session. It keeps every block it has sent until the client acknowledges it
+ * (`ack` = blocks received so far on this connection), so a poll whose answer was lost is repeated
+ * with the same ack and gets the same blocks again: nothing is lost or duplicated, targeted sends
+ * included.
+ */
+export class LpConnection<User = unknown> extends BaseConnection<User> {
+  /** Blocks sent or waiting, not yet acknowledged. */
+  private queue: string[] = [];
+  /** Blocks acknowledged (and dropped) so far: the ack that `queue[0]` follows. */
+  private acked = 0;
+  private bytes = 0;
+  /** The poll being held open, if any. */
+  private poll: ServerResponse | null;
+  /**
+   * Answers the held poll empty after `pollTimeout`. The creating request has none: it waits for
+   * its hello however long `onJoin` takes, since an empty answer would leave the client without a cid.
+   */
+  private timer: NodeJS.Timeout | null = null;
+  private reaper: NodeJS.Timeout | null = null;
+
+  constructor(
+    host: ConnectionHost,
+    id: string,
+    user: User,
+    /** The request that created the session: it is answered with the hello as soon as there is one. */
+    res: ServerResponse,
+    private readonly t: LongPollTimings,
+  ) {
+    super(host, id, 'longpoll', user);
+    this.poll = res;
+    this.watch(res);
+  }
+
+  push(block: string): void {
+    this.queue.push(block);
+    this.bytes += block.length;
+    if (this.bytes > this.host.maxBufferedBytes) {
+      // The client stopped polling or cannot keep up. Dropping the session makes its next poll a
+      // 404, after which it reconnects and resumes from history.
+      this.close();
+    } else if (this.poll && !this.dirty) {
+      // Answered on the next tick, not now, so that a burst goes out as one response.
+      this.dirty = true;
+      this.host.schedule(this);
+    }
+  }
+
+  flush(): void {
+    this.dirty = false;
+    if (this.poll && this.queue.length && !this.closed) this.answer(this.queue.join(''));
+  }
+
+  heartbeat(): void {
+    // The poll timeout is the long-poll heartbeat: an idle poll is answered empty.
+  }
+
+  /** Handles `GET ?t=lp&cid=..&ack=N`. */
+  onPoll(res: ServerResponse, ack: number): void {
+    // One poll at a time: the older one is answered empty, its client has moved on.
+    if (this.poll) this.answer('');
+    const drop = ack - this.acked;
+    if (drop < 0 || drop > this.queue.length) {
+      reply(res, 400, `ack ${ack} out of range ${this.acked}..${this.acked + this.queue.length}`);
+      this.idle();
+      return;
+    }
+    if (drop > 0) {
+      for (let i = 0; i < drop; i++) this.bytes -= this.queue[i].length;
+      this.queue.splice(0, drop);
+      this.acked = ack;
+    }
+    if (this.reaper) {
+      clearTimeout(this.reaper);
+      this.reaper = null;
+    }
+    this.poll = res;
+    this.watch(res);
+    if (this.queue.length) this.answer(this.queue.join(''));
+    else this.timer = setTimeout(() => this.answer(''), this.t.pollTimeout);
+  }
+
+  /** Clears the held poll when its client goes away before it is answered. */
+  private watch(res: ServerResponse): void {
+    res.on('close', () => {
+      if (this.poll !== res) return;
+      this.poll = null;
+      this.clearTimer();
+      this.idle();
+    });
+  }
+
+  private answer(body: string): void {
+    const res = this.poll;
+    if (!res) return;
+    this.poll = null;
+    this.clearTimer();
+    const buf = Buffer.from(body);
+    res.writeHead(200, { ...LP_HEADERS, 'Content-Length': buf.length });
+    res.end(buf);
+    this.idle();
+  }
+
+  /** No poll is held now: the session expires unless the next one comes within `sessionTimeout`. */
+  private idle(): void {
+    if (this.closed || this.poll || this.reaper) return;
+    this.reaper = setTimeout(() => {
+      this.reaper = null;
+      this.gone();
+    }, this.t.sessionTimeout);
+    this.reaper.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  protected gone(): void {
+    super.gone();
+    this.release();
+  }
+
+  private release(): void {
+    this.clearTimer();
+    if (this.reaper) {
+      clearTimeout(this.reaper);
+      this.reaper = null;
+    }
+  }
+
+  protected end(): Promise<void> {
+    // Whatever is queued goes to a held poll; the next poll then gets 404 and the client reconnects.
+    if (this.poll) this.answer(this.queue.join(''));
+    this.release();
+    this.queue = [];
+    return Promise.resolve();
+  }
+}

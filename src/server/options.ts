@@ -1,0 +1,67 @@
+import { PushError } from '../protocol';
+import type { Backplane } from './backplane';
+import { memoryBackplane } from './memory-backplane';
+import type { PushServerOptions, TransportName } from './types';
+
+/** Options with every default filled in and every value checked. */
+export interface ResolvedOptions<User> {
+  path: string;
+  heartbeatMs: number;
+  retryMs: number;
+  websocket: boolean;
+  eventsource: boolean;
+  longpoll: boolean;
+  pollTimeout: number;
+  sessionTimeout: number;
+  maxBodySize: number;
+  maxMessageSize: number;
+  maxBufferedBytes: number;
+  backplane: Backplane;
+  authorize: PushServerOptions<User>['authorize'];
+  onJoin: PushServerOptions<User>['onJoin'];
+  onError: (error: unknown) => void;
+}
+
+const TRANSPORTS: readonly TransportName[] = ['websocket', 'eventsource', 'longpoll'];
+
+function num(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  // Timers above 2^31-1 ms fire at once in Node, so they are refused rather than misbehaving.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 0x7fffffff) {
+    throw new PushError('BAD_OPTION', `${name} must be an integer from ${min} to ${0x7fffffff}`);
+  }
+  return value;
+}
+
+/** Fills in defaults; throws `BAD_OPTION` naming the first invalid option. */
+export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOptions<User> {
+  const path = o.path ?? '/push';
+  if (typeof path !== 'string' || path[0] !== '/' || /[?#\s]/.test(path)) {
+    throw new PushError('BAD_OPTION', 'path must be a pathname starting with "/"');
+  }
+  const transports = o.transports ?? TRANSPORTS;
+  if (!Array.isArray(transports) || transports.some((t) => !TRANSPORTS.includes(t))) {
+    throw new PushError('BAD_OPTION', 'transports must list websocket, eventsource or longpoll');
+  }
+  for (const f of ['authorize', 'onJoin', 'onError'] as const) {
+    if (o[f] !== undefined && typeof o[f] !== 'function') throw new PushError('BAD_OPTION', f + ' must be a function');
+  }
+  const pollTimeout = num('pollTimeout', o.pollTimeout, 25_000, 1);
+  return {
+    path,
+    heartbeatMs: num('heartbeatMs', o.heartbeatMs, 15_000, 1),
+    retryMs: num('retryMs', o.retryMs, 1000, 0),
+    websocket: transports.includes('websocket'),
+    eventsource: transports.includes('eventsource'),
+    longpoll: transports.includes('longpoll'),
+    pollTimeout,
+    sessionTimeout: num('sessionTimeout', o.sessionTimeout, Math.min(2 * pollTimeout + 5000, 0x7fffffff), 1),
+    maxBodySize: num('maxBodySize', o.maxBodySize, 65_536, 1),
+    maxMessageSize: num('maxMessageSize', o.maxMessageSize, 65_536, 1),
+    maxBufferedBytes: num('maxBufferedBytes', o.maxBufferedBytes, 16 * 1024 * 1024, 1),
+    backplane: o.backplane ?? memoryBackplane({ history: o.history ?? 1000 }),
+    authorize: o.authorize,
+    onJoin: o.onJoin,
+    onError: o.onError ?? ((e) => console.error('push-client/server:', e)),
+  };
+}

@@ -1,0 +1,535 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import {
+  ACK,
+  encodeEvent,
+  HELLO,
+  isChannelName,
+  isEventName,
+  JOIN,
+  LEAVE,
+  parseClientMessages,
+  PushError,
+  Q,
+  T,
+  type Ack,
+  type ClientMessage,
+  type Hello,
+} from '../protocol';
+import { attach } from './attach';
+import type { Backplane, BackplaneEntry } from './backplane';
+import type { BaseConnection, ConnectionHost } from './connection';
+import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } from './http';
+import { newConnectionId } from './ids';
+import { LpConnection } from './lp-connection';
+import { resolveOptions, type ResolvedOptions } from './options';
+import { SseConnection } from './sse-connection';
+import type { Connection, MessageListener, PublishOptions, PushServer, PushServerOptions } from './types';
+import { WsConnection } from './ws-connection';
+
+type Conn = BaseConnection<any>;
+
+/**
+ * Creates the server side of push-client: WebSocket, SSE and long-poll on one path, with channels,
+ * targeted sends and resume by last-event-id.
+ *
+ * @example
+ * ```ts
+ * const push = createPushServer({ server: httpServer, path: '/push' });
+ * await push.publish('price', { symbol: 'ACME', px: 1 });
+ * ```
+ */
+export function createPushServer<User = unknown>(options: PushServerOptions<User> = {}): PushServer<User> {
+  return new Hub<User>(options);
+}
+
+const noop = (): void => {};
+
+/** True when an entry may reach `c`: broadcast or one of its channels, not excluded, not targeted elsewhere. */
+const visible = (c: Conn, e: BackplaneEntry): boolean =>
+  e.target === undefined && (e.channel === undefined || c.channels.has(e.channel)) && e.except !== c.id;
+
+/** The resume point: the header wins, since a native EventSource keeps the first URL on its reconnects. */
+function lastEventIdOf(req: IncomingMessage, q: URLSearchParams): string | undefined {
+  const h = req.headers['last-event-id'];
+  const id = (typeof h === 'string' && h) || q.get(Q.lastEventId);
+  return id || undefined;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : typeof err === 'string' ? err : '');
+
+function serialize(data: unknown): string {
+  try {
+    return JSON.stringify(data) ?? 'null';
+  } catch (cause) {
+    throw new PushError('BAD_OPTION', 'data is not JSON-serializable', { cause });
+  }
+}
+
+type Admission<User> = { user: User } | { status: number; reason: string };
+
+class Hub<User> implements PushServer<User>, ConnectionHost {
+  private readonly o: ResolvedOptions<User>;
+  private readonly bp: Backplane;
+  readonly maxBufferedBytes: number;
+  /** Every connection, from registration (handshake running) until it ends. */
+  private readonly byId = new Map<string, Conn>();
+  /** Connections whose hello went out. */
+  private readonly live = new Set<Conn>();
+  /** Connections whose handshake is running; they hold live entries until it ends. */
+  private readonly opening = new Set<Conn>();
+  /** Live members of each channel, so a channel publish does not scan every connection. */
+  private readonly rooms = new Map<string, Set<Conn>>();
+  private readonly listeners = new Set<MessageListener<User>>();
+  private readonly wss: WebSocketServer | null;
+  private dirty: Conn[] = [];
+  private immediate: NodeJS.Immediate | null = null;
+  private readonly beat: NodeJS.Timeout;
+  /** Pending until the backplane has started; `null` after. */
+  private ready: Promise<void> | null = null;
+  private startError: unknown = null;
+  private readonly detach_: (() => void) | null;
+  private closing: Promise<void> | null = null;
+
+  constructor(options: PushServerOptions<User>) {
+    const o = (this.o = resolveOptions(options));
+    this.bp = o.backplane;
+    this.maxBufferedBytes = o.maxBufferedBytes;
+    this.wss = o.websocket
+      ? new WebSocketServer({
+          noServer: true,
+          clientTracking: false,
+          maxPayload: o.maxMessageSize,
+          // Compression costs CPU per connection and opens the door to compression bombs.
+          perMessageDeflate: false,
+        })
+      : null;
+    const started = this.bp.start(this.fanOut);
+    if (started) {
+      this.ready = started.then(
+        () => {
+          this.ready = null;
+        },
+        (err: unknown) => {
+          this.ready = null;
+          this.startError = err;
+          o.onError(err);
+        },
+      );
+    }
+    this.beat = setInterval(() => {
+      for (const c of this.live) c.heartbeat();
+    }, o.heartbeatMs);
+    this.beat.unref();
+    this.detach_ = options.server ? attach(options.server, this) : null;
+  }
+
+  get connections(): ReadonlySet<Connection<User>> {
+    return this.live;
+  }
+
+  connection(id: string): Connection<User> | undefined {
+    const c = this.byId.get(id);
+    return c && c.held === null ? c : undefined;
+  }
+
+  onMessage(listener: MessageListener<User>): () => void {
+    // Wrapped so that adding the same function twice yields two independent subscriptions.
+    const l: MessageListener<User> = (e, d, c) => listener(e, d, c);
+    this.listeners.add(l);
+    return () => void this.listeners.delete(l);
+  }
+
+  publish(event: string, data: unknown, options?: PublishOptions): Promise<string> {
+    try {
+      if (this.closing) throw new PushError('CLOSED', 'push server closed');
+      if (!isEventName(event)) throw new PushError('BAD_OPTION', 'invalid event name');
+      const entry: BackplaneEntry = { event, data: serialize(data) };
+      if (options) {
+        const { channel, except } = options;
+        if (channel !== undefined) {
+          if (!isChannelName(channel)) throw new PushError('BAD_OPTION', 'invalid channel name');
+          entry.channel = channel;
+        }
+        if (except !== undefined) entry.except = typeof except === 'string' ? except : except.id;
+      }
+      return this.toBackplane(entry);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  sendTo(id: string, event: string, data: unknown): Promise<void> {
+    let p: Promise<void>;
+    try {
+      if (this.closing) throw new PushError('CLOSED', 'push server closed');
+      if (!isEventName(event)) throw new PushError('BAD_OPTION', 'invalid event name');
+      p = this.toBackplane({ event, data: serialize(data), target: id }).then(noop);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    // `conn.send` is often fire-and-forget; a failure must not become an unhandled rejection.
+    p.catch(noop);
+    return p;
+  }
+
+  private toBackplane(entry: BackplaneEntry): Promise<string> {
+    return this.ready ? this.ready.then(() => this.bp.publish(entry)) : this.bp.publish(entry);
+  }
+
+  /** Every entry of every process arrives here, in order. Each is encoded once for all recipients. */
+  private readonly fanOut = (e: BackplaneEntry): void => {
+    if (e.target !== undefined) {
+      const c = this.byId.get(e.target);
+      if (!c) return;
+      const block = encodeEvent(e.event, e.data, undefined, e.channel);
+      if (c.held) c.held.push({ entry: e, block });
+      else c.push(block);
+      return;
+    }
+    const members = e.channel === undefined ? this.live : this.rooms.get(e.channel);
+    if (!members?.size && !this.opening.size) return;
+    const block = encodeEvent(e.event, e.data, e.id, e.channel);
+    for (const c of this.opening) c.held!.push({ entry: e, block });
+    if (!members) return;
+    const except = e.except;
+    for (const c of members) {
+      if (c.id === except) continue;
+      if (c.skip !== null) {
+        if (c.skip.has(e.id!)) continue;
+        c.skip = null;
+      }
+      c.push(block);
+    }
+  };
+
+  schedule(c: Conn): void {
+    this.dirty.push(c);
+    this.immediate ??= setImmediate(this.flush);
+  }
+
+  /** One flush per tick for every connection that got blocks: a burst becomes one write each. */
+  private readonly flush = (): void => {
+    this.immediate = null;
+    const list = this.dirty;
+    this.dirty = [];
+    for (const c of list) {
+      try {
+        c.flush();
+      } catch (err) {
+        this.o.onError(err);
+        c.close();
+      }
+    }
+  };
+
+  detach(c: Conn): void {
+    this.byId.delete(c.id);
+    this.opening.delete(c);
+    this.live.delete(c);
+    for (const ch of c.channels) this.leaveRoom(c, ch);
+    c.held = null;
+  }
+
+  private leaveRoom(c: Conn, ch: string): void {
+    const room = this.rooms.get(ch);
+    if (room?.delete(c) && room.size === 0) this.rooms.delete(ch);
+  }
+
+  private joinRoom(c: Conn, ch: string): void {
+    let room = this.rooms.get(ch);
+    if (!room) this.rooms.set(ch, (room = new Set()));
+    room.add(c);
+  }
+
+  /**
+   * The handshake: joins, replay, hello, then what arrived meanwhile. The connection is registered
+   * first and holds live entries, so nothing published while `onJoin` or the replay runs is lost.
+   */
+  private async open(c: Conn, lastEventId: string | undefined, requested: string[]): Promise<void> {
+    this.byId.set(c.id, c);
+    this.opening.add(c);
+    // join/leave requests that arrive during the handshake wait for it: their acks follow the hello.
+    let opened = noop;
+    c.control = new Promise<void>((resolve) => (opened = resolve));
+    try {
+      if (this.ready) await this.ready;
+      if (this.startError) throw this.startError;
+      const channels = [...new Set(requested)];
+      const reasons = await Promise.all(channels.map((ch) => this.admit(c, ch)));
+      if (c.closed) return;
+      let refused: Record<string, string> | undefined;
+      reasons.forEach((why, i) => {
+        if (why === null) c.channels.add(channels[i]);
+        else (refused ??= {})[channels[i]] = why;
+      });
+
+      let replay = true;
+      let entries: BackplaneEntry[] = [];
+      if (lastEventId !== undefined) {
+        const r = await this.bp.replay(lastEventId, (e) => visible(c, e));
+        if (c.closed) return;
+        if (r === null) replay = false;
+        else entries = r;
+      }
+
+      const hello: Hello = {
+        cid: c.id,
+        epoch: this.bp.epoch,
+        replay,
+        hb: c.transport === 'longpoll' ? this.o.pollTimeout : this.o.heartbeatMs,
+        retry: this.o.retryMs,
+      };
+      if (refused) hello.refused = refused;
+      c.push(encodeEvent(HELLO, JSON.stringify(hello)));
+      if (entries.length) {
+        c.skip = new Set();
+        for (const e of entries) {
+          c.push(encodeEvent(e.event, e.data, e.id, e.channel));
+          c.skip.add(e.id!);
+        }
+      }
+      const held = c.held!;
+      c.held = null;
+      this.opening.delete(c);
+      for (const { entry, block } of held) {
+        if (entry.target === undefined) {
+          if (!visible(c, entry)) continue;
+          if (c.skip !== null) {
+            if (c.skip.has(entry.id!)) continue;
+            c.skip = null;
+          }
+        }
+        c.push(block);
+      }
+      this.live.add(c);
+      for (const ch of c.channels) this.joinRoom(c, ch);
+      opened();
+    } catch (err) {
+      this.o.onError(err);
+      c.close();
+    }
+  }
+
+  /** `null` when `c` may join `ch`, else the reason it may not. */
+  private async admit(c: Conn, ch: string): Promise<string | null> {
+    if (!isChannelName(ch)) return 'invalid channel name';
+    const onJoin = this.o.onJoin;
+    if (!onJoin) return null;
+    try {
+      return (await onJoin(c, ch)) === false ? 'refused' : null;
+    } catch (err) {
+      return messageOf(err) || 'refused';
+    }
+  }
+
+  /** Dispatches what a client sent. Throws `BAD_FRAME` when the text is not valid, before acting on any of it. */
+  private receive(c: Conn, text: string): void {
+    const messages = parseClientMessages(text);
+    for (const m of messages) {
+      if (c.closed) return;
+      if (m.e === JOIN || m.e === LEAVE) this.control(c, m);
+      else {
+        for (const l of this.listeners) {
+          try {
+            l(m.e, m.d, c);
+          } catch (err) {
+            this.o.onError(err);
+          }
+        }
+      }
+    }
+  }
+
+  private readonly receiveWs = (c: Conn, text: string): void => this.receive(c, text);
+
+  private control(c: Conn, m: ClientMessage): void {
+    c.control = c.control.then(() => this.runControl(c, m)).catch(this.o.onError);
+  }
+
+  private async runControl(c: Conn, m: ClientMessage): Promise<void> {
+    const ch = m.d;
+    let error: string | null = null;
+    if (!isChannelName(ch)) error = 'invalid channel name';
+    else if (m.e === LEAVE) {
+      c.channels.delete(ch);
+      this.leaveRoom(c, ch);
+    } else if (!c.channels.has(ch)) {
+      error = await this.admit(c, ch);
+      if (c.closed) return;
+      if (error === null) {
+        c.channels.add(ch);
+        this.joinRoom(c, ch);
+      }
+    }
+    if (m.r === undefined || c.closed) return;
+    const ack: Ack = { r: m.r, ok: error === null };
+    if (error !== null) ack.error = error;
+    c.push(encodeEvent(ACK, JSON.stringify(ack)));
+  }
+
+  private async authorize(req: IncomingMessage): Promise<Admission<User>> {
+    const fn = this.o.authorize;
+    if (!fn) return { user: undefined as User };
+    try {
+      const user = await fn(req);
+      return user === false ? { status: 401, reason: 'unauthorized' } : { user };
+    } catch (err) {
+      const s = (err as { status?: unknown } | null)?.status;
+      if (typeof s === 'number' && Number.isInteger(s) && s >= 400 && s <= 599) {
+        return { status: s, reason: messageOf(err) || STATUS_CODES[s] || 'refused' };
+      }
+      return { status: 401, reason: 'unauthorized' };
+    }
+  }
+
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.closing) return false;
+    const target = splitTarget(req.url);
+    if (!target || target.pathname !== this.o.path) return false;
+    const fail = (err: unknown): void => {
+      this.o.onError(err);
+      if (!res.headersSent) reply(res, 500, 'internal error');
+      else res.destroy();
+    };
+    try {
+      const p = this.route(req, res, target.query);
+      if (p) p.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+    return true;
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> | void {
+    const o = this.o;
+    if (req.method === 'POST') return this.post(req, res, q);
+    if (req.method !== 'GET') return reply(res, 405, 'method not allowed', { Allow: 'GET, POST' });
+    const t = q.get(Q.transport);
+    if (t === T.longpoll) {
+      if (!o.longpoll) return reply(res, 404, 'long-poll transport not enabled');
+      const cid = q.get(Q.connection);
+      return cid === null ? this.connectLongPoll(req, res, q) : this.poll(res, cid, q.get(Q.ack));
+    }
+    if (t === T.eventsource || (t === null && /text\/event-stream/i.test(req.headers.accept ?? ''))) {
+      if (!o.eventsource) return reply(res, 404, 'eventsource transport not enabled');
+      return this.connectSse(req, res, q);
+    }
+    if (t === T.websocket) {
+      if (!o.websocket) return reply(res, 404, 'websocket transport not enabled');
+      return reply(res, 426, 'WebSocket upgrade required', { Upgrade: 'websocket', Connection: 'Upgrade' });
+    }
+    return reply(res, 400, t === null ? 'no transport: use t=sse, t=lp or a WebSocket upgrade' : 'unknown transport');
+  }
+
+  private async connectSse(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+    const a = await this.authorize(req);
+    if ('status' in a) return reply(res, a.status, a.reason);
+    if (this.closing) return reply(res, 503, 'server closing');
+    if (req.socket.destroyed) return;
+    const c = new SseConnection(this, newConnectionId(), a.user, req, res, this.o.retryMs);
+    return this.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
+  }
+
+  private async connectLongPoll(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+    const a = await this.authorize(req);
+    if ('status' in a) return reply(res, a.status, a.reason);
+    if (this.closing) return reply(res, 503, 'server closing');
+    if (req.socket.destroyed) return;
+    const c = new LpConnection(this, newConnectionId(), a.user, res, this.o);
+    return this.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
+  }
+
+  private poll(res: ServerResponse, cid: string, ack: string | null): void {
+    const c = this.byId.get(cid);
+    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
+    if (!(c instanceof LpConnection)) return reply(res, 400, 'not a long-poll connection');
+    if (ack === null || !/^\d{1,15}$/.test(ack)) return reply(res, 400, 'ack must be a non-negative integer');
+    c.onPoll(res, +ack);
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+    const cid = q.get(Q.connection);
+    if (!cid) return reply(res, 400, 'missing cid');
+    // A cross-site form cannot send this type, so it cannot forge sends (no CORS preflight is skipped).
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      return reply(res, 415, 'Content-Type must be application/json');
+    }
+    if (!this.byId.has(cid)) return refuseBody(res, 404, 'unknown or expired connection');
+    let text: string;
+    try {
+      text = await readBody(req, this.o.maxBodySize);
+    } catch (err) {
+      if (err instanceof BodyError) return refuseBody(res, err.status, err.message);
+      throw err;
+    }
+    const c = this.byId.get(cid);
+    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
+    try {
+      this.receive(c, text);
+    } catch (err) {
+      return reply(res, 400, messageOf(err) || 'bad request');
+    }
+    res.writeHead(204);
+    res.end();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (this.closing) return false;
+    const target = splitTarget(req.url);
+    if (!target || target.pathname !== this.o.path) return false;
+    if (!this.wss) {
+      abortUpgrade(socket, 400, 'websocket transport not enabled');
+      return true;
+    }
+    // Until `ws` takes the socket over, an error on it (a reset while authorize runs) would have no
+    // listener and crash the process.
+    const onError = (): void => void socket.destroy();
+    socket.on('error', onError);
+    this.upgrade(req, socket, head, target.query, onError).catch((err: unknown) => {
+      this.o.onError(err);
+      socket.destroy();
+    });
+    return true;
+  }
+
+  private async upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    q: URLSearchParams,
+    onError: () => void,
+  ): Promise<void> {
+    const a = await this.authorize(req);
+    if ('status' in a) return abortUpgrade(socket, a.status, a.reason);
+    if (this.closing) return abortUpgrade(socket, 503, 'server closing');
+    if (socket.destroyed) return;
+    this.wss!.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onError);
+      if (this.closing) return void ws.terminate();
+      const c = new WsConnection(this, newConnectionId(), a.user, ws, this.receiveWs);
+      this.open(c, lastEventIdOf(req, q), q.getAll(Q.channel)).catch(this.o.onError);
+    });
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.beat);
+    this.detach_?.();
+    // Write what this tick queued before the connections go.
+    if (this.immediate) clearImmediate(this.immediate);
+    this.flush();
+    const all = [...this.byId.values()];
+    await Promise.all(all.map((c) => c.shutdown()));
+    this.listeners.clear();
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = null;
+    this.dirty = [];
+    await this.bp.close();
+    this.wss?.close();
+  }
+}

@@ -1,0 +1,75 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BaseConnection, type ConnectionHost } from './connection';
+import { HEARTBEAT_BLOCK } from './blocks';
+
+/** Headers that keep proxies from caching, transforming or buffering the stream. */
+const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+  Connection: 'keep-alive',
+};
+
+/** A connection over a Server-Sent Events response. */
+export class SseConnection<User = unknown> extends BaseConnection<User> {
+  private wrote = false;
+
+  constructor(
+    host: ConnectionHost,
+    id: string,
+    user: User,
+    req: IncomingMessage,
+    private readonly res: ServerResponse,
+    retryMs: number,
+  ) {
+    super(host, id, 'eventsource', user);
+    // Each flush is one write of a whole batch, so Nagle's delay would only add latency.
+    req.socket.setNoDelay(true);
+    res.writeHead(200, SSE_HEADERS);
+    // Sent at once, before the handshake, so the client sees the stream open without waiting on onJoin.
+    res.write(`retry: ${retryMs}\n\n`);
+    res.on('close', () => this.gone());
+  }
+
+  flush(): void {
+    this.dirty = false;
+    if (this.closed) {
+      this.out.length = 0;
+      return;
+    }
+    this.write();
+    if (this.res.writableLength > this.host.maxBufferedBytes) {
+      // Too slow to keep up: drop it; it reconnects and resumes from history.
+      this.gone();
+      this.res.destroy();
+    }
+  }
+
+  heartbeat(): void {
+    if (!this.wrote) this.push(HEARTBEAT_BLOCK);
+    this.wrote = false;
+  }
+
+  private write(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    this.out = [];
+    this.wrote = true;
+    this.res.write(out.length === 1 ? out[0] : out.join(''));
+  }
+
+  protected end(shutdown: boolean): Promise<void> {
+    const res = this.res;
+    this.write();
+    return new Promise((resolve) => {
+      const socket = res.socket;
+      if (res.writableEnded || !socket || socket.destroyed) {
+        res.end();
+        return resolve();
+      }
+      socket.once('close', () => resolve());
+      // On shutdown the socket goes too: an idle keep-alive socket would otherwise outlive us.
+      res.end(() => (shutdown ? socket.destroy() : resolve()));
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Backplane } from './backplane';
+
+/** The transports the server speaks. */
+export type TransportName = 'websocket' | 'eventsource' | 'longpoll';
+
+/** One connected client, as the application sees it. */
+export interface Connection<User = unknown> {
+  /** Connection id, also sent to the client in its hello. */
+  readonly id: string;
+  readonly transport: TransportName;
+  /** Channels this connection is a member of. */
+  readonly channels: ReadonlySet<string>;
+  /** What `authorize` returned for this connection (`undefined` without `authorize`). */
+  readonly user: User;
+  /**
+   * Sends an event to this connection only. Targeted events get no id and are not replayed after a
+   * reconnect. The promise settles once the backplane took the event; ignoring it is safe.
+   */
+  send(event: string, data: unknown): Promise<void>;
+  /** Ends the connection. The client will normally reconnect. */
+  close(): void;
+}
+
+/** Options of `publish`. */
+export interface PublishOptions {
+  /** Only members of this channel receive the event. */
+  channel?: string;
+  /** A connection (or its id) that must not receive it, typically the sender. */
+  except?: Connection<any> | string;
+}
+
+/** Called for every application message a client sends; `data` is already JSON-parsed. */
+export type MessageListener<User = unknown> = (event: string, data: unknown, conn: Connection<User>) => void;
+
+/** Options of `createPushServer`. */
+export interface PushServerOptions<User = unknown> {
+  /**
+   * An HTTP(S) server to attach to. The push server then answers requests and upgrades for `path`
+   * and passes every other request to the server's existing `request` listeners, in order.
+   * Without it, call `handleRequest` / `handleUpgrade` yourself.
+   */
+  server?: HttpServer | HttpsServer;
+  /** Exact pathname served. Default `/push`. */
+  path?: string;
+  /** Entries kept for resume by the default in-memory backplane. Default 1000. */
+  history?: number;
+  /** Heartbeat interval for WebSocket and SSE connections, in ms. Default 15000. */
+  heartbeatMs?: number;
+  /** Reconnect base delay sent to clients (SSE `retry:` and the hello), in ms. Default 1000. */
+  retryMs?: number;
+  /** Transports served; requests for others get 404 (a WebSocket upgrade 400). Default all three. */
+  transports?: readonly TransportName[];
+  /** How long a long-poll request is held when there is nothing to send, in ms. Default 25000. */
+  pollTimeout?: number;
+  /** A long-poll session with no poll for this long is dropped, in ms. Default 2 × pollTimeout + 5000. */
+  sessionTimeout?: number;
+  /** Largest HTTP send body in bytes (413 above). Default 65536. */
+  maxBodySize?: number;
+  /** Largest WebSocket message from a client in bytes (close 1009 above). Default 65536. */
+  maxMessageSize?: number;
+  /**
+   * Bytes a connection may have waiting to be written (socket buffer, or long-poll queue) before it
+   * is dropped as too slow. The client then reconnects and resumes from history. Default 16 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Where published entries travel and history lives. Default `memoryBackplane({ history })`. */
+  backplane?: Backplane;
+  /**
+   * Decides whether a request may connect, before any stream starts, on every transport. Returning
+   * `false` or throwing refuses with 401 (or the thrown error's `status`, with its message as the
+   * reason). Any other result becomes `conn.user`.
+   */
+  authorize?: (req: IncomingMessage) => User | false | Promise<User | false>;
+  /**
+   * Decides whether a connection may join a channel (at connect or later). Returning `false` or
+   * throwing refuses (the thrown error's message is sent to the client as the reason). Default: allow.
+   */
+  onJoin?: (conn: Connection<User>, channel: string) => boolean | Promise<boolean>;
+  /**
+   * Errors that have no caller to go to: a message listener that threw, a failed backplane.
+   * Default: `console.error`.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** The server side of push-client. */
+export interface PushServer<User = unknown> {
+  /** Publishes an event to every connection, or a channel's members; resolves with the event id. */
+  publish(event: string, data: unknown, options?: PublishOptions): Promise<string>;
+  /** Adds a listener for client messages; returns a function that removes it. */
+  onMessage(listener: MessageListener<User>): () => void;
+  /** The open connection with this id, if it is on this process. */
+  connection(id: string): Connection<User> | undefined;
+  /** The open connections of this process (after their hello), live: do not keep it across ticks if you need a snapshot. */
+  readonly connections: ReadonlySet<Connection<User>>;
+  /** Handles an HTTP request for `path`; returns `false` (and touches nothing) for other requests. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Handles an HTTP upgrade for `path`; returns `false` (and touches nothing) for other paths. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Ends every connection and removes every listener and timer the push server added. */
+  close(): Promise<void>;
+}

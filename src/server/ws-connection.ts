@@ -1,0 +1,117 @@
+import type { RawData, WebSocket } from 'ws';
+import { PushError } from '../protocol';
+import { BaseConnection, type ConnectionHost } from './connection';
+import { HEARTBEAT_BLOCK } from './blocks';
+
+/**
+ * Largest frame we build from several blocks, in UTF-16 units (at most 48 KiB of UTF-8). Batching
+ * saves per-frame cost; the cap keeps each frame within what a client's `maxMessageSize` accepts.
+ * A single larger block still goes out alone.
+ */
+const FRAME_CHARS = 16 * 1024;
+
+/** Longest close reason the protocol allows is 123 bytes; ours are ASCII and short anyway. */
+const reason = (text: string): string => (text.length > 120 ? text.slice(0, 120) : text);
+
+/** A connection over a `ws` WebSocket. */
+export class WsConnection<User = unknown> extends BaseConnection<User> {
+  /** Cleared at each heartbeat, set by a pong or any message: a socket that stays silent is dead. */
+  private alive = true;
+  /** Something was written since the last heartbeat, so no `$hb` is needed. */
+  private wrote = false;
+
+  constructor(
+    host: ConnectionHost,
+    id: string,
+    user: User,
+    private readonly ws: WebSocket,
+    onText: (conn: WsConnection<User>, text: string) => void,
+  ) {
+    super(host, id, 'websocket', user);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      this.alive = true;
+      if (this.closed) return;
+      if (isBinary) return this.refuse(1003, 'binary frames are not supported');
+      try {
+        onText(this, data.toString());
+      } catch (err) {
+        // Only the message parser throws here (listeners are guarded by the host): text that is
+        // not JSON is invalid payload data (1007), a well-formed but wrong message a policy breach.
+        const notJson = err instanceof PushError && (err as { cause?: unknown }).cause instanceof SyntaxError;
+        this.refuse(notJson ? 1007 : 1008, (err as Error).message);
+      }
+    });
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    // `ws` closes the socket itself after a protocol error (1002, 1007, 1009); 'close' follows.
+    ws.on('error', () => {});
+    ws.on('close', () => this.gone());
+  }
+
+  flush(): void {
+    this.dirty = false;
+    if (this.closed) {
+      this.out.length = 0;
+      return;
+    }
+    this.write();
+    if (this.ws.bufferedAmount > this.host.maxBufferedBytes) {
+      // A client that cannot keep up would make us hold its backlog forever. Dropping it is safe:
+      // it reconnects and resumes from history. A close frame would queue behind the backlog.
+      this.gone();
+      this.ws.terminate();
+    }
+  }
+
+  heartbeat(): void {
+    if (!this.alive) {
+      this.gone();
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+    if (!this.wrote) this.push(HEARTBEAT_BLOCK);
+    this.wrote = false;
+  }
+
+  private write(): void {
+    const out = this.out;
+    const n = out.length;
+    if (n === 0) return;
+    this.out = [];
+    this.wrote = true;
+    let frame = out[0];
+    for (let i = 1; i < n; i++) {
+      const b = out[i];
+      if (frame.length + b.length > FRAME_CHARS) {
+        this.ws.send(frame);
+        frame = b;
+      } else frame += b;
+    }
+    this.ws.send(frame);
+  }
+
+  private refuse(code: number, why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.detach(this);
+    this.ws.close(code, reason(why));
+  }
+
+  protected end(shutdown: boolean): Promise<void> {
+    const ws = this.ws;
+    this.write();
+    return new Promise((resolve) => {
+      if (ws.readyState === ws.CLOSED) return resolve();
+      ws.once('close', () => resolve());
+      ws.close(shutdown ? 1001 : 1000, shutdown ? 'server shutting down' : 'closed by server');
+      if (shutdown) {
+        // Do not wait on a peer that never answers the close frame (`ws` would wait 30 s).
+        const t = setTimeout(() => ws.terminate(), 1000);
+        ws.once('close', () => clearTimeout(t));
+      }
+    });
+  }
+}
