@@ -77,6 +77,8 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
   private readonly byId = new Map<string, Conn>();
   /** Connections whose hello went out. */
   private readonly live = new Set<Conn>();
+  /** `connections`, built on demand; `null` whenever `live` changed since. */
+  private snapshot: ReadonlyArray<Conn> | null = null;
   /** Connections whose handshake is running; they hold live entries until it ends. */
   private readonly opening = new Set<Conn>();
   /** Live members of each channel, so a channel publish does not scan every connection. */
@@ -125,8 +127,8 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
     this.detach_ = options.server ? attach(options.server, this) : null;
   }
 
-  get connections(): ReadonlySet<Connection<User>> {
-    return this.live;
+  get connections(): ReadonlyArray<Connection<User>> {
+    return (this.snapshot ??= Object.freeze([...this.live]));
   }
 
   connection(id: string): Connection<User> | undefined {
@@ -227,7 +229,7 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
   detach(c: Conn): void {
     this.byId.delete(c.id);
     this.opening.delete(c);
-    this.live.delete(c);
+    if (this.live.delete(c)) this.snapshot = null;
     for (const ch of c.channels) this.leaveRoom(c, ch);
     c.held = null;
   }
@@ -304,6 +306,7 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
         c.push(block);
       }
       this.live.add(c);
+      this.snapshot = null;
       for (const ch of c.channels) this.joinRoom(c, ch);
       opened();
     } catch (err) {

@@ -94,8 +94,11 @@ export interface PushServer<User = unknown> {
   onMessage(listener: MessageListener<User>): () => void;
   /** The open connection with this id, if it is on this process. */
   connection(id: string): Connection<User> | undefined;
-  /** The open connections of this process (after their hello), live: do not keep it across ticks if you need a snapshot. */
-  readonly connections: ReadonlySet<Connection<User>>;
+  /**
+   * The open connections of this process (those whose hello went out). A frozen snapshot, rebuilt
+   * on the first read after a connection came or went, so reading it repeatedly costs nothing.
+   */
+  readonly connections: ReadonlyArray<Connection<User>>;
   /** Handles an HTTP request for `path`; returns `false` (and touches nothing) for other requests. */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
   /** Handles an HTTP upgrade for `path`; returns `false` (and touches nothing) for other paths. */
