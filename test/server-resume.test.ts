@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { memoryBackplane } from '../src/server';
+import { connect, KINDS, sleep, sseClient, startServer, type AnyClient, type TestServer } from './helpers/server-clients';
+
+let servers: TestServer<any>[] = [];
+let clients: AnyClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.stop()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function start(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer<any>> {
+  const s = await startServer({ pollTimeout: 500, ...options });
+  servers.push(s);
+  return s;
+}
+
+async function open(kind: (typeof KINDS)[number], s: TestServer<any>, query = {}): Promise<AnyClient> {
+  const c = await connect(kind, s.url, query);
+  clients.push(c);
+  return c;
+}
+
+const payloads = (c: AnyClient) => c.inbox.events.map((f) => JSON.parse(f.data));
+
+describe.each(KINDS)('%s resume', (kind) => {
+  it('replays exactly the events after lastEventId, then goes live', async () => {
+    const s = await start();
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push(await s.push.publish('n', i));
+    const c = await open(kind, s, { lastEventId: ids[6] });
+    expect(c.inbox.hello!.replay).toBe(true);
+    await s.push.publish('n', 10);
+    await c.inbox.waitEvents(4);
+    await sleep(20);
+    expect(payloads(c)).toEqual([7, 8, 9, 10]);
+    expect(c.inbox.events.slice(0, 3).map((f) => f.id)).toEqual(ids.slice(7));
+  });
+
+  it('replays only the channels the connection is in, and no targeted sends', async () => {
+    const s = await start();
+    const first = await open(kind, s, { ch: 'A' });
+    const start_ = await s.push.publish('mark', 0);
+    await s.push.publish('x', 'a1', { channel: 'A' });
+    await s.push.publish('x', 'b1', { channel: 'B' });
+    await s.push.connection(first.cid)!.send('x', 'targeted');
+    await s.push.publish('x', 'all');
+    const c = await open(kind, s, { ch: 'A', lastEventId: start_ });
+    await c.inbox.waitEvents(2);
+    await sleep(20);
+    expect(payloads(c)).toEqual(['a1', 'all']);
+  });
+
+  it('says replay:false for an id from another epoch, an unparsable id, or one older than history', async () => {
+    const s = await start({ history: 3 });
+    const other = await start();
+    const foreign = await other.push.publish('n', 0);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await s.push.publish('n', i));
+    for (const lastEventId of [foreign, 'garbage', ids[0], ids[1]]) {
+      const c = await open(kind, s, { lastEventId });
+      expect(c.inbox.hello!.replay, lastEventId).toBe(false);
+      await sleep(10);
+      expect(c.inbox.events).toEqual([]);
+    }
+    // The oldest id still resumable is the one just before the history.
+    const c = await open(kind, s, { lastEventId: ids[2] });
+    expect(c.inbox.hello!.replay).toBe(true);
+    await c.inbox.waitEvents(3);
+    expect(payloads(c)).toEqual([3, 4, 5]);
+  });
+
+  it('delivers events published during onJoin exactly once, after the hello and the replay', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const s = await start({ onJoin: () => gate.then(() => true) });
+    const before = await s.push.publish('n', 0);
+    await s.push.publish('n', 1, { channel: 'A' });
+    const pending = open(kind, s, { ch: 'A', lastEventId: before });
+    await sleep(30);
+    await s.push.publish('n', 2, { channel: 'A' });
+    await s.push.publish('n', 3, { channel: 'B' });
+    await s.push.publish('n', 4);
+    release();
+    const c = await pending;
+    await c.inbox.waitEvents(3);
+    await s.push.publish('n', 5);
+    await c.inbox.waitEvents(4);
+    await sleep(20);
+    expect(c.inbox.frames[0].event).toBe('$hello');
+    expect(payloads(c)).toEqual([1, 2, 4, 5]);
+  });
+});
+
+describe('resume details', () => {
+  it('prefers the Last-Event-ID header over the query (native EventSource reconnects)', async () => {
+    const s = await start();
+    const a = await s.push.publish('n', 1);
+    const b = await s.push.publish('n', 2);
+    await s.push.publish('n', 3);
+    const e = await sseClient(s.url, { t: 'sse', lastEventId: a }, { 'Last-Event-ID': b });
+    clients.push({ inbox: e.inbox, cid: '', send: async () => 0, stop: async () => e.close() });
+    await e.inbox.waitEvents(1);
+    await sleep(20);
+    expect(e.inbox.events.map((f) => f.data)).toEqual(['3']);
+  });
+
+  it('memory backplane: epochs differ per instance and history 0 replays only an up-to-date id', async () => {
+    const bp = memoryBackplane({ history: 0 });
+    expect(bp.epoch).not.toBe(memoryBackplane().epoch);
+    const seen: string[] = [];
+    bp.start((e) => seen.push(e.id ?? 'no id'));
+    const id1 = await bp.publish({ event: 'a', data: '1' });
+    const id2 = await bp.publish({ event: 'a', data: '2' });
+    expect(await bp.publish({ event: 'a', data: '3', target: 'x' })).toBe('');
+    expect(seen).toEqual([id1, id2, 'no id']);
+    expect(bp.replay(id1, () => true)).toBeNull();
+    expect(bp.replay(id2, () => true)).toEqual([]);
+    await bp.close();
+  });
+
+  it('memory backplane: a ring keeps the newest entries in order across wrap-around', async () => {
+    const bp = memoryBackplane({ history: 4 });
+    bp.start(() => {});
+    const ids: string[] = [];
+    for (let i = 0; i < 11; i++) ids.push(await bp.publish({ event: 'a', data: String(i), channel: i % 2 ? 'odd' : undefined }));
+    expect((await bp.replay(ids[6], () => true))!.map((e) => e.data)).toEqual(['7', '8', '9', '10']);
+    expect((await bp.replay(ids[6], (e) => e.channel === 'odd'))!.map((e) => e.data)).toEqual(['7', '9']);
+    expect(bp.replay(ids[5], () => true)).toBeNull();
+    expect(bp.replay(ids[10], () => true)).toEqual([]);
+    expect(bp.replay(ids[10].replace(/\d+$/, '99'), () => true)).toBeNull(); // from the future
+    expect(bp.replay(ids[8] + 'x', () => true)).toBeNull();
+    await bp.close();
+  });
+});
