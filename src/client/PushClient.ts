@@ -503,7 +503,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
   private probe(i: number): void {
     const cur = this.t;
     if (!cur) return;
-    if (i >= this.best) {
+    // Without a resume point the new transport cannot replay what the old one is still delivering.
+    if (i >= this.best || this.lastEventId === undefined) {
       this.upTimer = setTimeout(() => this.probe(0), this.o.upgradeInterval);
       return;
     }
