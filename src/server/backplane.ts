@@ -44,6 +44,12 @@ export interface Backplane {
     afterId: string,
     filter: (entry: BackplaneEntry) => boolean,
   ): BackplaneEntry[] | null | Promise<BackplaneEntry[] | null>;
+  /**
+   * Orders two ids of this epoch as their entries were published: negative when `a` came first.
+   * A networked backplane's live feed may lag its history, so right after a replay the feed can
+   * still bring entries the client already has; the server drops those by comparing ids.
+   */
+  compareIds(a: string, b: string): number;
   /** Stops delivery and releases what the backplane holds (timers, sockets). */
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { PushError } from '../protocol';
 import type { BackplaneEntry } from './backplane';
 import type { Connection, TransportName } from './types';
 
@@ -30,11 +31,11 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
    */
   held: HeldEntry[] | null = [];
   /**
-   * Ids the replay already delivered. The backplane's live feed may lag behind its history (Redis),
-   * so the first live entries can repeat the replay's tail; they are dropped until the first id not
-   * in this set, after which every later id is newer and the set is let go.
+   * The newest id the client has after its replay. A backplane's live feed may lag behind its
+   * history (Redis), so live entries up to this id can still arrive; they are dropped. Cleared at
+   * the first newer entry, after which every later one is newer too.
    */
-  skip: Set<string> | null = null;
+  floor: string | null = null;
   closed = false;
   /** Blocks queued since the last flush. */
   protected out: string[] = [];
@@ -51,6 +52,11 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
   ) {}
 
   send(event: string, data: unknown): Promise<void> {
+    if (this.closed) {
+      const p = Promise.reject(new PushError('CLOSED', 'connection closed'));
+      p.catch(() => {}); // callers may fire and forget
+      return p;
+    }
     return this.host.sendTo(this.id, event, data);
   }
 

@@ -42,14 +42,18 @@ class MemoryBackplane implements Backplane {
 
   publish(entry: BackplaneEntry): Promise<string> {
     if (this.closed) return Promise.reject(new PushError('CLOSED', 'backplane closed'));
-    const e: BackplaneEntry = { ...entry };
-    let id = '';
-    if (e.target === undefined) {
-      id = e.id = this.prefix + ++this.seq;
-      if (this.capacity) this.ring[this.seq % this.capacity] = e;
-    } else {
-      delete e.id;
-    }
+    // A copy of one fixed shape (absent fields as undefined) keeps fan-out and replay monomorphic.
+    const targeted = entry.target !== undefined;
+    const id = targeted ? '' : this.prefix + ++this.seq;
+    const e: BackplaneEntry = {
+      id: targeted ? undefined : id,
+      event: entry.event,
+      data: entry.data,
+      channel: entry.channel,
+      except: entry.except,
+      target: entry.target,
+    };
+    if (!targeted && this.capacity) this.ring[this.seq % this.capacity] = e;
     // Synchronous fan-out: consecutive publishes reach connections in call order, with no await.
     this.onEntry?.(e);
     return Promise.resolve(id);
@@ -69,6 +73,11 @@ class MemoryBackplane implements Backplane {
       if (filter(e)) out.push(e);
     }
     return out;
+  }
+
+  compareIds(a: string, b: string): number {
+    const n = this.prefix.length;
+    return +a.slice(n) - +b.slice(n);
   }
 
   close(): Promise<void> {

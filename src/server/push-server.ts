@@ -147,16 +147,15 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
     try {
       if (this.closing) throw new PushError('CLOSED', 'push server closed');
       if (!isEventName(event)) throw new PushError('BAD_OPTION', 'invalid event name');
-      const entry: BackplaneEntry = { event, data: serialize(data) };
+      let channel: string | undefined;
+      let except: string | undefined;
       if (options) {
-        const { channel, except } = options;
-        if (channel !== undefined) {
-          if (!isChannelName(channel)) throw new PushError('BAD_OPTION', 'invalid channel name');
-          entry.channel = channel;
-        }
-        if (except !== undefined) entry.except = typeof except === 'string' ? except : except.id;
+        channel = options.channel;
+        if (channel !== undefined && !isChannelName(channel)) throw new PushError('BAD_OPTION', 'invalid channel name');
+        const x = options.except;
+        except = x === undefined || typeof x === 'string' ? x : x.id;
       }
-      return this.toBackplane(entry);
+      return this.toBackplane({ event, data: serialize(data), channel, except });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -198,9 +197,9 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
     const except = e.except;
     for (const c of members) {
       if (c.id === except) continue;
-      if (c.skip !== null) {
-        if (c.skip.has(e.id!)) continue;
-        c.skip = null;
+      if (c.floor !== null) {
+        if (this.bp.compareIds(e.id!, c.floor) <= 0) continue;
+        c.floor = null;
       }
       c.push(block);
     }
@@ -285,22 +284,18 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
       };
       if (refused) hello.refused = refused;
       c.push(encodeEvent(HELLO, JSON.stringify(hello)));
-      if (entries.length) {
-        c.skip = new Set();
-        for (const e of entries) {
-          c.push(encodeEvent(e.event, e.data, e.id, e.channel));
-          c.skip.add(e.id!);
-        }
-      }
+      for (const e of entries) c.push(encodeEvent(e.event, e.data, e.id, e.channel));
+      // What the client has now ends at the last replayed id, or at its own id if nothing was missed.
+      if (replay && lastEventId !== undefined) c.floor = entries.length ? entries[entries.length - 1].id! : lastEventId;
       const held = c.held!;
       c.held = null;
       this.opening.delete(c);
       for (const { entry, block } of held) {
         if (entry.target === undefined) {
           if (!visible(c, entry)) continue;
-          if (c.skip !== null) {
-            if (c.skip.has(entry.id!)) continue;
-            c.skip = null;
+          if (c.floor !== null) {
+            if (this.bp.compareIds(entry.id!, c.floor) <= 0) continue;
+            c.floor = null;
           }
         }
         c.push(block);
