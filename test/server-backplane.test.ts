@@ -75,12 +75,15 @@ describe('listeners and errors', () => {
     s.push.onMessage(() => {
       throw new Error('listener bug');
     });
+    s.push.onMessage(async () => {
+      throw new Error('async listener bug');
+    });
     s.push.onMessage((e) => got.push(e));
     const c = await connect('websocket', s.url);
     clients.push(c);
     await c.send({ e: 'hi' });
-    await until(() => got.length === 1);
-    expect((errors[0] as Error).message).toBe('listener bug');
+    await until(() => got.length === 1 && errors.length === 2);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['listener bug', 'async listener bug']);
     expect(s.push.connections).toHaveLength(1);
   });
 

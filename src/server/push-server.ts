@@ -331,7 +331,9 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
       else {
         for (const l of this.listeners) {
           try {
-            l(m.e, m.d, c);
+            // An async listener's rejection would otherwise be unhandled and end the process.
+            const r: unknown = l(m.e, m.d, c);
+            if (r instanceof Promise) r.catch(this.o.onError);
           } catch (err) {
             this.o.onError(err);
           }
