@@ -1,0 +1,77 @@
+/**
+ * Starts Debian's Chromium headless on one URL, directly (no Playwright, no DevTools protocol), so
+ * that no instrumentation sits on the page's network. The page reports back to our server by POST.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export function haveChromium(): boolean {
+  return existsSync(CHROMIUM);
+}
+
+export interface Browser {
+  proc: ChildProcess;
+  /** Kills Chromium's whole process group and removes its profile. Idempotent. */
+  kill(): Promise<void>;
+}
+
+export function launch(url: string): Browser {
+  const dir = mkdtempSync(path.join(tmpdir(), 'push-bench-chromium-'));
+  const proc = spawn(
+    CHROMIUM,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      // A headless page is never hidden, but keep timers and the renderer at full speed regardless.
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
+      `--user-data-dir=${dir}`,
+      url,
+    ],
+    { stdio: 'ignore', detached: true },
+  );
+  proc.on('error', () => {});
+  let killed: Promise<void> | null = null;
+  return {
+    proc,
+    kill() {
+      killed ??= new Promise<void>((resolve) => {
+        const finish = () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (proc.exitCode !== null || proc.signalCode !== null) return finish();
+        const t = setTimeout(() => {
+          try {
+            process.kill(-proc.pid!, 'SIGKILL');
+          } catch {}
+        }, 3000);
+        proc.once('exit', () => {
+          clearTimeout(t);
+          // Chromium's helpers share its process group; make sure none outlives it.
+          try {
+            process.kill(-proc.pid!, 'SIGKILL');
+          } catch {}
+          setTimeout(finish, 100);
+        });
+        try {
+          process.kill(-proc.pid!, 'SIGTERM');
+        } catch {
+          finish();
+        }
+      });
+      return killed;
+    },
+  };
+}

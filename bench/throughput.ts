@@ -1,0 +1,419 @@
+/**
+ * Throughput and latency in real Chromium (issue 6, point 2).
+ *
+ * One Node process serves every stack on one port (raw WebSocket, raw SSE, push-client's server,
+ * socket.io, a minimal SignalR hub over WebSocket) and the page. For each client, Chromium is started
+ * headless directly (no Playwright, no DevTools protocol) on that page; the page connects, then for
+ * every run asks the server to start, timestamps each event in its handler and posts its figures
+ * back. Publish time is taken on the server just before each publish/send; arrival time is the
+ * page's clock corrected to the server's (min-RTT probe; both are this machine's clock anyway).
+ *
+ * The machine is small (2 cores) and shared, so the clients are interleaved: each round starts a
+ * fresh Chromium for every client in turn, and ratios to the raw transport are taken within a round,
+ * then the median over ROUNDS rounds is reported. Per launch: one warm-up, then
+ *   - flood: N small JSON events (≈60 B), then N 4 KiB events, published as fast as the server
+ *     can (100 per event-loop turn); events/s = N / (last arrival − first publish);
+ *   - paced: small events at 10,000/s for 2 s; latency p50/p99 and the backlog check (median
+ *     latency of the last tenth against the first tenth: it grows when the client falls behind).
+ * Raw WebSocket is measured twice: one frame per event (what a raw app does) and one frame per
+ * event-loop turn holding a JSON array (the best a raw app can do; push-client's server batches too).
+ *
+ *   npm run bench -- throughput            (BENCH_QUICK=1 for a shorter run)
+ */
+import os from 'node:os';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { build } from 'esbuild';
+import { Server as SocketIoServer, type Socket } from 'socket.io';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createPushServer } from '../src/server/index';
+import { haveChromium, launch, type Browser } from './lib/chromium';
+import { root } from './lib/size';
+import { isMain, median, table, type Cell } from './lib/table';
+import { deferred, json, listen, now, readJson, sleep, tick, within } from './lib/util';
+
+const QUICK = !!process.env.BENCH_QUICK;
+const ROUNDS = +(process.env.BENCH_ROUNDS || (QUICK ? 1 : 3));
+const N_SMALL = QUICK ? 5_000 : 20_000;
+const N_LARGE = QUICK ? 1_000 : 4_000;
+const PACED_RATE = 10_000;
+const PACED_SECONDS = 2;
+const CHUNK = 100;
+const LARGE_BYTES = 4096;
+
+type Kind = 'raw-ws' | 'raw-ws-batch' | 'raw-sse' | 'raw-sse-ids' | 'pc-ws' | 'pc-sse' | 'pc-lp' | 'sio-ws' | 'sio-poll' | 'signalr-ws';
+
+const CASES: { kind: Kind; label: string; ref: Kind | null }[] = [
+  { kind: 'raw-ws', label: 'raw WebSocket, frame per event', ref: null },
+  { kind: 'raw-ws-batch', label: 'raw WebSocket, batched frames', ref: null },
+  { kind: 'raw-sse', label: 'raw EventSource', ref: null },
+  { kind: 'raw-sse-ids', label: 'raw EventSource, ids + 2 lines', ref: 'raw-sse' },
+  { kind: 'pc-ws', label: 'push-client websocket', ref: 'raw-ws' },
+  { kind: 'pc-sse', label: 'push-client eventsource', ref: 'raw-sse' },
+  { kind: 'pc-lp', label: 'push-client longpoll', ref: 'raw-sse' },
+  { kind: 'sio-ws', label: 'socket.io-client websocket', ref: 'raw-ws' },
+  { kind: 'sio-poll', label: 'socket.io-client polling', ref: 'raw-sse' },
+  { kind: 'signalr-ws', label: '@microsoft/signalr websocket', ref: 'raw-ws' },
+];
+
+type Mode = 'warmup' | 'small' | 'large' | 'paced';
+interface RunSpec {
+  id: number;
+  mode: Mode;
+  n: number;
+  timeoutMs: number;
+}
+interface Report {
+  id: number;
+  got: number;
+  dup: number;
+  stray: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  max: number;
+  firstTenth: number;
+  lastTenth: number;
+  serverCpuMs?: number;
+}
+
+function plan(): RunSpec[] {
+  const runs: RunSpec[] = [];
+  let id = 1;
+  const add = (mode: Mode, n: number, timeoutMs: number) => runs.push({ id: id++, mode, n, timeoutMs });
+  add('warmup', 2_000, 20_000);
+  add('small', N_SMALL, 60_000);
+  add('large', N_LARGE, 60_000);
+  add('paced', PACED_RATE * PACED_SECONDS, PACED_SECONDS * 1000 + 20_000);
+  return runs;
+}
+
+async function bundlePage(): Promise<string> {
+  const r = await build({
+    entryPoints: ['bench/browser/page.ts'],
+    absWorkingDir: root,
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    write: false,
+    logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  return r.outputFiles[0].text;
+}
+
+const HTML = `<!doctype html><meta charset="utf-8"><title>push-client bench</title><script src="/page.js"></script>`;
+
+export async function run(): Promise<Record<string, any>> {
+  if (!haveChromium()) {
+    console.log('\n## Throughput: skipped, no Chromium at /usr/bin/chromium (apt-get install chromium)\n');
+    return {};
+  }
+  const pageJs = await bundlePage();
+  const http = createServer();
+
+  // --- the control channel with the page ---------------------------------------------------------
+  let ready = deferred<any>();
+  let finished = deferred<void>();
+  let runs: RunSpec[] = [];
+  const reports = new Map<number, ReturnType<typeof deferred<Report>>>();
+  let current: Kind = 'raw-ws';
+  let seq = 0;
+  const cpuAt = new Map<number, NodeJS.CpuUsage>();
+
+  // --- raw stacks ----------------------------------------------------------------------------------
+  let rawWs: WebSocket | null = null;
+  let rawSse: ServerResponse | null = null;
+  let signalr: WebSocket | null = null;
+  const wssRaw = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const wssSignalr = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  wssRaw.on('connection', (ws) => (rawWs = ws));
+  wssSignalr.on('connection', (ws) => {
+    // SignalR's JSON hub protocol over WebSocket, as far as a server-to-client stream needs it:
+    // answer the handshake, ping every 10 s (the client's server timeout is 30 s), ignore the rest.
+    const ping = setInterval(() => ws.send('{"type":6}\x1e'), 10_000);
+    ws.on('close', () => clearInterval(ping));
+    ws.once('message', () => {
+      ws.send('{}\x1e');
+      signalr = ws;
+    });
+  });
+
+  http.on('request', async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url!, 'http://x');
+    try {
+      switch (url.pathname) {
+        case '/':
+          res.writeHead(200, { 'content-type': 'text/html' });
+          return res.end(HTML);
+        case '/page.js':
+          res.writeHead(200, { 'content-type': 'text/javascript' });
+          return res.end(pageJs);
+        case '/time':
+          return json(res, { now: now() });
+        case '/raw-sse':
+          req.socket.setNoDelay(true);
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+          res.write(': hi\n\n');
+          rawSse = res;
+          return;
+        case '/ready':
+          ready.resolve(await readJson(req));
+          return json(res, { runs });
+        case '/go': {
+          const { id } = await readJson(req);
+          json(res, {});
+          const spec = runs.find((r) => r.id === id)!;
+          cpuAt.set(id, process.cpuUsage());
+          publishRun(spec).catch((e) => console.error('publish failed', e));
+          return;
+        }
+        case '/report': {
+          const r = (await readJson(req)) as Report;
+          const d = process.cpuUsage(cpuAt.get(r.id));
+          r.serverCpuMs = (d.user + d.system) / 1000;
+          json(res, {});
+          reports.get(r.id)?.resolve(r);
+          return;
+        }
+        case '/done':
+          json(res, {});
+          return finished.resolve();
+        case '/fail': {
+          const { message } = await readJson(req);
+          json(res, {});
+          const err = new Error('page failed: ' + message);
+          ready.reject(err);
+          finished.reject(err);
+          for (const d of reports.values()) d.reject(err);
+          return;
+        }
+        default:
+          res.writeHead(404);
+          res.end();
+      }
+    } catch (e) {
+      if (!res.headersSent) res.writeHead(500);
+      res.end(String(e));
+    }
+  });
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const p = new URL(req.url!, 'http://x').pathname;
+    if (p === '/raw-ws') wssRaw.handleUpgrade(req, socket, head, (ws) => wssRaw.emit('connection', ws, req));
+    else if (p === '/signalr') wssSignalr.handleUpgrade(req, socket, head, (ws) => wssSignalr.emit('connection', ws, req));
+  });
+
+  // socket.io first, push-client's server last: each takes the request listeners before it into its chain.
+  const sio = new SocketIoServer(http, { serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 1e6 });
+  let sioSocket: Socket | null = null;
+  sio.on('connection', (s) => (sioSocket = s));
+  const push = createPushServer({ server: http, path: '/push', maxBufferedBytes: 256 << 20, history: 1000 });
+
+  const port = await listen(http);
+  const origin = `http://127.0.0.1:${port}`;
+
+  const small = (r: number, i: number) => ({ r, i, t: now(), sym: 'ACME', px: 101.25 });
+  const pad = 'x'.repeat(LARGE_BYTES - 48);
+  const large = (r: number, i: number) => ({ r, i, t: now(), p: pad });
+
+  /** Publishes events `from`..`to` of run `r` the way each stack's server does it. */
+  function publish(r: number, from: number, to: number, make: (r: number, i: number) => object): void {
+    switch (current) {
+      case 'raw-ws':
+        for (let i = from; i < to; i++) rawWs!.send(JSON.stringify(make(r, i)));
+        return;
+      case 'raw-ws-batch': {
+        const a: object[] = [];
+        for (let i = from; i < to; i++) a.push(make(r, i));
+        rawWs!.send(JSON.stringify(a));
+        return;
+      }
+      case 'raw-sse': {
+        // One write per event-loop turn, as push-client's server does too.
+        let s = '';
+        for (let i = from; i < to; i++) s += 'data: ' + JSON.stringify(make(r, i)) + '\n\n';
+        rawSse!.write(s);
+        return;
+      }
+      case 'raw-sse-ids': {
+        // push-client's wire format on a raw EventSource: an id and the event name as a first data line.
+        let s = '';
+        for (let i = from; i < to; i++) s += `id: x:${++seq}\ndata: ev\ndata: ` + JSON.stringify(make(r, i)) + '\n\n';
+        rawSse!.write(s);
+        return;
+      }
+      case 'pc-ws':
+      case 'pc-sse':
+      case 'pc-lp':
+        for (let i = from; i < to; i++) void push.publish('ev', make(r, i));
+        return;
+      case 'sio-ws':
+      case 'sio-poll':
+        for (let i = from; i < to; i++) sioSocket!.emit('ev', make(r, i));
+        return;
+      case 'signalr-ws':
+        for (let i = from; i < to; i++) signalr!.send(JSON.stringify({ type: 1, target: 'ev', arguments: [make(r, i)] }) + '\x1e');
+        return;
+    }
+  }
+
+  async function publishRun(spec: RunSpec): Promise<void> {
+    const make = spec.mode === 'large' ? large : small;
+    if (spec.mode !== 'paced') {
+      for (let i = 0; i < spec.n; i += CHUNK) {
+        publish(spec.id, i, Math.min(spec.n, i + CHUNK), make);
+        await tick();
+      }
+      return;
+    }
+    const start = now();
+    let i = 0;
+    while (i < spec.n && now() - start < spec.timeoutMs) {
+      const due = Math.min(spec.n, Math.floor(((now() - start) * PACED_RATE) / 1000) + 1);
+      if (due > i) publish(spec.id, i, due, make);
+      i = Math.max(i, due);
+      await sleep(1);
+    }
+  }
+
+  type Entry = { connectMs: number[]; offset: number[]; rtt: number[]; runs: { round: number; spec: RunSpec; r: Report | null }[]; errors: string[] };
+  const results = new Map<Kind, Entry>();
+  const only = process.env.BENCH_CASES?.split(',');
+  const ran = CASES.filter((c) => !only || only.includes(c.kind));
+  for (const c of ran) results.set(c.kind, { connectMs: [], offset: [], rtt: [], runs: [], errors: [] });
+  const load: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.log(`  round ${round}/${ROUNDS} (load average ${(load[load.length] = os.loadavg()[0]).toFixed(2)})`);
+    for (const c of ran) {
+      current = c.kind;
+      rawWs = rawSse = signalr = sioSocket = null;
+      runs = plan();
+      ready = deferred();
+      finished = deferred();
+      reports.clear();
+      for (const s of runs) reports.set(s.id, deferred<Report>());
+      const entry = results.get(c.kind)!;
+      let error: string | undefined;
+      process.stdout.write(`    ${c.label.padEnd(32)} `);
+      let browser: Browser | null = null;
+      try {
+        browser = launch(`${origin}/?case=${c.kind}`);
+        const info = await within(ready.promise, 30_000, `${c.label}: page ready`);
+        entry.connectMs.push(info.connectMs);
+        entry.offset.push(info.offset);
+        entry.rtt.push(info.rtt);
+        for (const s of runs) {
+          let r: Report | null = null;
+          try {
+            r = await within(reports.get(s.id)!.promise, s.timeoutMs + 10_000, `${c.label}: run ${s.mode}`);
+          } catch (e) {
+            error = (e as Error).message;
+          }
+          entry.runs.push({ round, spec: s, r });
+          process.stdout.write('.');
+          if (!r) break;
+        }
+        await within(finished.promise, 10_000, `${c.label}: done`).catch(() => {});
+      } catch (e) {
+        error = (e as Error).message;
+      } finally {
+        await browser?.kill();
+        (rawWs as WebSocket | null)?.terminate();
+        (rawSse as ServerResponse | null)?.destroy();
+        (signalr as WebSocket | null)?.terminate();
+        (sioSocket as Socket | null)?.disconnect(true);
+        await sleep(200);
+      }
+      if (error) entry.errors.push(error);
+      process.stdout.write(error ? ` ${error}\n` : ' ok\n');
+    }
+  }
+  await push.close();
+  sio.close();
+  wssRaw.close();
+  wssSignalr.close();
+  http.closeAllConnections?.();
+  await new Promise<void>((r) => http.close(() => r()));
+
+  // --- tables ------------------------------------------------------------------------------------
+  const reportsOf = (k: Kind, mode: Mode, round?: number) =>
+    results.get(k)?.runs.filter((x) => x.spec.mode === mode && x.r && (round === undefined || x.round === round)).map((x) => x.r!) ?? [];
+  const rateOf = (r: Report) => r.got / r.seconds;
+  const rate = (k: Kind, mode: Mode) => median(reportsOf(k, mode).map(rateOf));
+  const med = (rs: Report[], f: (r: Report) => number) => median(rs.map(f));
+  const lost = (k: Kind, mode: Mode) =>
+    results.get(k)?.runs.filter((x) => x.spec.mode === mode).reduce((a, x) => a + (x.r ? x.spec.n - x.r.got : x.spec.n), 0) ?? NaN;
+  /** Median over rounds of (this client's rate / the reference's rate in the same round). */
+  const ratioTo = (k: Kind, ref: Kind, mode: Mode): number => {
+    const xs: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const a = reportsOf(k, mode, round)[0];
+      const b = reportsOf(ref, mode, round)[0];
+      if (a && b) xs.push(rateOf(a) / rateOf(b));
+    }
+    return median(xs);
+  };
+  const ratioCell = (c: (typeof CASES)[number], mode: Mode): string => {
+    if (!c.ref || !results.has(c.ref)) return '';
+    const parts = [`${ratioTo(c.kind, c.ref, mode).toFixed(2)} vs ${c.ref}`];
+    if (c.ref === 'raw-ws' && results.has('raw-ws-batch')) parts.push(`${ratioTo(c.kind, 'raw-ws-batch', mode).toFixed(2)} vs raw-ws-batch`);
+    return parts.join(', ');
+  };
+  const cpuPerK = (rs: Report[]) => med(rs, (r) => ((r.serverCpuMs ?? NaN) / r.got) * 1000);
+
+  const out: Record<string, any> = {};
+  for (const [mode, title] of [
+    ['small', `flood of ${N_SMALL.toLocaleString('en-US')} small JSON events (~60 B)`],
+    ['large', `flood of ${N_LARGE.toLocaleString('en-US')} 4 KiB JSON events`],
+  ] as const) {
+    const rows: Cell[][] = ran.map((c) => {
+      const rs = reportsOf(c.kind, mode);
+      out[`${c.kind}.${mode}`] = { rate: rate(c.kind, mode), ratio: c.ref ? ratioTo(c.kind, c.ref, mode) : 1 };
+      return [
+        c.label,
+        rate(c.kind, mode),
+        mode === 'large' ? ((rate(c.kind, mode) * LARGE_BYTES) / 1e6).toFixed(1) : undefined,
+        ratioCell(c, mode),
+        med(rs, (r) => r.p50).toFixed(0),
+        med(rs, (r) => r.p99).toFixed(0),
+        cpuPerK(rs).toFixed(1),
+        lost(c.kind, mode),
+      ];
+    });
+    console.log(`\n## Throughput in Chromium: ${title}; median of ${ROUNDS} round(s)\n`);
+    console.log(
+      table(['client / transport', 'events/s', 'MB/s', 'ratio to raw (same round)', 'p50 ms', 'p99 ms', 'server CPU ms/1k ev', 'lost'], rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r']),
+    );
+  }
+  const paced: Cell[][] = ran.map((c) => {
+    const rs = reportsOf(c.kind, 'paced');
+    if (!rs.length) return [c.label, undefined, undefined, undefined, undefined, undefined, undefined, results.get(c.kind)!.errors[0] ?? 'no report'];
+    const first = med(rs, (r) => r.firstTenth);
+    const last = med(rs, (r) => r.lastTenth);
+    return [
+      c.label,
+      med(rs, (r) => r.got),
+      med(rs, (r) => r.p50).toFixed(1),
+      med(rs, (r) => r.p99).toFixed(1),
+      med(rs, (r) => r.max).toFixed(0),
+      first.toFixed(1),
+      last.toFixed(1),
+      last > first + 50 ? 'GROWING' : 'no',
+    ];
+  });
+  console.log(`\n## Latency in Chromium at a steady ${PACED_RATE.toLocaleString('en-US')} events/s for ${PACED_SECONDS} s (small JSON); median of ${ROUNDS} round(s)\n`);
+  console.log(
+    table(['client / transport', 'delivered', 'p50 ms', 'p99 ms', 'max ms', 'first 10 % ms', 'last 10 % ms', 'backlog'], paced, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']),
+  );
+  const conn: Cell[][] = ran.map((c) => {
+    const e = results.get(c.kind)!;
+    return [c.label, median(e.connectMs).toFixed(1), median(e.offset).toFixed(2), median(e.rtt).toFixed(2), e.errors.join('; ')];
+  });
+  console.log(`\nConnect time (construction to open), clock correction, errors; load average at round starts: ${load.map((l) => l.toFixed(2)).join(', ')}\n`);
+  console.log(table(['client / transport', 'connect ms', 'clock offset ms', 'probe rtt ms', 'errors'], conn, ['l', 'r', 'r', 'r', 'l']));
+  return out;
+}
+
+if (isMain(import.meta.url)) await run();
