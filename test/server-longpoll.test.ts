@@ -52,14 +52,14 @@ describe('long-poll', () => {
   });
 
   it('holds a poll until something arrives and batches a burst into one answer', async () => {
-    const s = await start({ pollTimeout: 2000 });
+    const s = await start({ pollTimeout: 5000 });
     const { cid } = await create(s);
     const t0 = Date.now();
     const pending = lpGet(s.url, { cid, ack: '1' });
     await sleep(50);
     for (let i = 0; i < 100; i++) void s.push.publish('n', i);
     const r = await pending;
-    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(Date.now() - t0).toBeLessThan(4000); // answered when the burst came, not at the timeout
     expect(r.frames.map((f) => +f.data)).toEqual([...Array(100).keys()]);
   });
 
@@ -74,7 +74,7 @@ describe('long-poll', () => {
   });
 
   it('keeps one poll at a time: a second poll answers the first one empty at once', async () => {
-    const s = await start({ pollTimeout: 3000 });
+    const s = await start({ pollTimeout: 5000 });
     const { cid } = await create(s);
     const t0 = Date.now();
     const first = lpGet(s.url, { cid, ack: '1' });
@@ -83,7 +83,7 @@ describe('long-poll', () => {
     const r1 = await first;
     expect(r1.status).toBe(200);
     expect(r1.text).toBe('');
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(4000); // at once, not at the timeout
     await s.push.publish('n', 'x');
     const r2 = await second;
     expect(r2.frames.map((f) => f.data)).toEqual(['"x"']);

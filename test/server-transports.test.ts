@@ -180,11 +180,11 @@ describe.each(KINDS)('%s', (kind) => {
 
 describe('heartbeat', () => {
   it('sends $hb on idle WebSocket and SSE connections', async () => {
-    const s = await start({ heartbeatMs: 40 });
+    const s = await start({ heartbeatMs: 100 });
     const w = await open('websocket', s);
     const e = await open('eventsource', s);
-    await w.inbox.waitFor((f) => f.some((x) => x.event === '$hb'), 2000, 'ws heartbeat');
-    await e.inbox.waitFor((f) => f.some((x) => x.event === '$hb'), 2000, 'sse heartbeat');
+    await w.inbox.waitFor((f) => f.some((x) => x.event === '$hb'), 5000, 'ws heartbeat');
+    await e.inbox.waitFor((f) => f.some((x) => x.event === '$hb'), 5000, 'sse heartbeat');
     const hb = e.inbox.named('$hb')[0];
     expect(hb).toEqual({ event: '$hb', data: '' });
   });

@@ -12,7 +12,7 @@ import type { PushServer, PushServerOptions } from '../../src/server';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves once `cond()` holds, polling every 5 ms; rejects after `ms`. */
-export async function until(cond: () => unknown, ms = 3000, what = 'condition'): Promise<void> {
+export async function until(cond: () => unknown, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -86,11 +86,11 @@ export class Inbox {
     return this.frames.filter((f) => f.event === event);
   }
 
-  async waitFor(pred: (f: Frame[]) => boolean, ms = 3000, what = 'frames'): Promise<void> {
+  async waitFor(pred: (f: Frame[]) => boolean, ms = 5000, what = 'frames'): Promise<void> {
     await until(() => pred(this.frames), ms, what);
   }
 
-  waitEvents(n: number, ms = 3000): Promise<void> {
+  waitEvents(n: number, ms = 5000): Promise<void> {
     return this.waitFor(() => this.events.length >= n, ms, `${n} events`);
   }
 }
@@ -256,7 +256,7 @@ export async function connect(kind: Kind, url: string, query: Query = {}): Promi
   }
   if (kind === 'websocket') {
     const c = await wsClient(url, query);
-    await c.inbox.waitFor((f) => f.length > 0, 3000, 'hello');
+    await c.inbox.waitFor((f) => f.length > 0, 5000, 'hello');
     return {
       inbox: c.inbox,
       cid: c.inbox.hello!.cid,
@@ -266,7 +266,7 @@ export async function connect(kind: Kind, url: string, query: Query = {}): Promi
   }
   const c = await sseClient(url, { t: 'sse', ...query });
   if (c.res.status !== 200) throw new Error('SSE refused: ' + c.res.status);
-  await c.inbox.waitFor((f) => f.length > 0, 3000, 'hello');
+  await c.inbox.waitFor((f) => f.length > 0, 5000, 'hello');
   const cid = c.inbox.hello!.cid;
   return { inbox: c.inbox, cid, send: async (m) => (await post(url, cid, m)).status, stop: async () => c.close() };
 }
