@@ -1,4 +1,4 @@
-import { PushError, SseParser, type SseEvent } from '../protocol';
+import { HEARTBEAT, PushError, SseParser, type SseEvent } from '../protocol';
 import { HttpSender, httpError, requestInit, withParam } from './http';
 import { helloCid, type Transport, type TransportOptions } from './transport';
 
@@ -54,6 +54,8 @@ export class LongPollTransport implements Transport {
       if (!this.sender.cid) return this.end(new PushError('BAD_FRAME', 'long-poll: no hello from server'));
     }
     this.received += events.length;
+    // An empty answer (the server's poll timeout) is the long-poll heartbeat.
+    if (!events.length) events.push({ event: 'message', data: HEARTBEAT });
     for (const e of events) {
       if (this.done) return;
       this.onreceive(e);
