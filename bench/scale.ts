@@ -1,0 +1,166 @@
+/**
+ * Server scale on one process (issue 6, point 4). For each transport in turn: a fresh push-client
+ * server in a child process (alone, so its memory is its own), and a second child holding up to
+ * SCALE_N lightweight raw clients (plain sockets). Measured: connections held, memory per connection
+ * (RSS and JS heap + buffers, after GC, minus the idle server), time to fan one event out to all
+ * of them (publish to the last client's receipt; median of 5), and server CPU at a steady rate of
+ * deliveries. Loopback only; everything is bounded in time and stops by itself.
+ *
+ *   npm run bench -- scale          (SCALE_N=2000 for a smaller run)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { root } from './lib/size';
+import { isMain, median, table, type Cell } from './lib/table';
+import { sleep } from './lib/util';
+
+const QUICK = !!process.env.BENCH_QUICK;
+const N = +(process.env.SCALE_N || (QUICK ? 2000 : 10_000));
+const FANOUTS = QUICK ? 3 : 5;
+const RATE_SECONDS = QUICK ? 2 : 4;
+/** Deliveries per second aimed at in the CPU measurement (events/s × connections). */
+const DELIVERIES = 100_000;
+const TRANSPORTS = ['websocket', 'eventsource', 'longpoll'] as const;
+
+/** Starts `file` under tsx in a shell that raises the open-file limit to the hard limit first. */
+function child(file: string, nodeArgs: string[] = []): ChildProcess & { next(type: string, ms: number): Promise<any> } {
+  const cmd = `ulimit -n "$(ulimit -Hn)"; exec "${process.execPath}" --import tsx ${nodeArgs.join(' ')} "${path.join(root, file)}"`;
+  const c = spawn('sh', ['-c', cmd], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }) as any;
+  const queue: any[] = [];
+  const waiters: { type: string; resolve: (m: any) => void }[] = [];
+  c.on('message', (m: any) => {
+    const w = waiters.findIndex((x) => x.type === m.type);
+    if (w >= 0) waiters.splice(w, 1)[0].resolve(m);
+    else queue.push(m);
+  });
+  c.next = (type: string, ms: number) => {
+    const q = queue.findIndex((m) => m.type === type);
+    if (q >= 0) return Promise.resolve(queue.splice(q, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        const i = waiters.findIndex((x) => x.resolve === ok);
+        if (i >= 0) waiters.splice(i, 1);
+        reject(new Error(`no '${type}' from ${file} within ${ms} ms`));
+      }, ms);
+      const ok = (m: any) => {
+        clearTimeout(t);
+        resolve(m);
+      };
+      waiters.push({ type, resolve: ok });
+    });
+  };
+  return c;
+}
+
+interface Result {
+  transport: string;
+  held: number;
+  failed: number;
+  openSeconds: number;
+  rssPer: number;
+  heapPer: number;
+  fanoutMs: number[];
+  fanoutCpuMs: number[];
+  rate?: { perSecond: number; deliveriesPerSecond: number; cpuPercent: number };
+  error?: string;
+}
+
+async function one(transport: (typeof TRANSPORTS)[number]): Promise<Result> {
+  const r: Result = { transport, held: 0, failed: 0, openSeconds: NaN, rssPer: NaN, heapPer: NaN, fanoutMs: [], fanoutCpuMs: [] };
+  const server = child('bench/lib/scale-server.ts', ['--expose-gc', '--max-old-space-size=8192']);
+  const clients = child('bench/lib/scale-clients.ts', ['--max-old-space-size=8192']);
+  try {
+    const { port } = await server.next('ready', 30_000);
+    await clients.next('ready', 30_000);
+    server.send({ type: 'memory' });
+    const idle = await server.next('memory', 30_000);
+    clients.send({ type: 'open', transport, port, n: N, batch: 200, timeoutMs: 120_000 });
+    const opened = await clients.next('opened', 180_000);
+    r.failed = opened.failed;
+    r.openSeconds = opened.seconds;
+    await sleep(500);
+    server.send({ type: 'memory' });
+    const full = await server.next('memory', 60_000);
+    r.held = full.connections;
+    if (r.held > 0) {
+      r.rssPer = (full.rss - idle.rss) / r.held;
+      r.heapPer = (full.heap + full.external - idle.heap - idle.external) / r.held;
+    }
+    // Fan-out: one event to everyone, timed from the publish call to the last receipt.
+    let k = 0;
+    for (let f = 0; f < FANOUTS; f++) {
+      clients.send({ type: 'expect', count: ++k });
+      server.send({ type: 'publish', k });
+      const pub = await server.next('published', 30_000);
+      try {
+        const all = await clients.next('all', 30_000);
+        r.fanoutMs.push(all.at - pub.at);
+        r.fanoutCpuMs.push(pub.cpuMs);
+      } catch (e) {
+        clients.send({ type: 'status' });
+        const st = await clients.next('status', 5000);
+        throw new Error(`fan-out ${f + 1}: ${st.reached} of ${st.open} clients got it within 30 s`);
+      }
+      await sleep(300);
+    }
+    // CPU at a steady rate: events/s × connections ≈ DELIVERIES per second.
+    const perSecond = Math.max(1, Math.round(DELIVERIES / Math.max(1, r.held)));
+    server.send({ type: 'rate', rate: perSecond, seconds: RATE_SECONDS, k0: k + 1 });
+    const rated = await server.next('rated', RATE_SECONDS * 1000 + 30_000);
+    k += rated.sent;
+    clients.send({ type: 'expect', count: k });
+    const caughtUp = await clients.next('all', 30_000).then(
+      () => true,
+      () => false,
+    );
+    r.rate = {
+      perSecond,
+      deliveriesPerSecond: (rated.sent * r.held) / rated.seconds,
+      cpuPercent: (100 * rated.cpuMs) / (rated.seconds * 1000),
+    };
+    if (!caughtUp) r.error = 'clients had not received every event 30 s after the steady-rate run';
+  } catch (e) {
+    r.error = (e as Error).message;
+  } finally {
+    clients.send?.({ type: 'close' });
+    server.send?.({ type: 'exit' });
+    await sleep(1000);
+    for (const c of [clients, server]) if (c.exitCode === null) c.kill('SIGKILL');
+  }
+  return r;
+}
+
+export async function run(): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const t of TRANSPORTS) {
+    process.stdout.write(`  ${t.padEnd(12)} ${N.toLocaleString('en-US')} clients … `);
+    const r = await one(t);
+    results.push(r);
+    process.stdout.write(r.error ? `${r.error}\n` : `held ${r.held}\n`);
+  }
+  const rows: Cell[][] = results.map((r) => [
+    r.transport,
+    `${r.held.toLocaleString('en-US')} / ${N.toLocaleString('en-US')}`,
+    r.openSeconds.toFixed(1),
+    (r.rssPer / 1024).toFixed(1),
+    (r.heapPer / 1024).toFixed(1),
+    median(r.fanoutMs).toFixed(1),
+    r.fanoutMs.length ? Math.max(...r.fanoutMs).toFixed(1) : undefined,
+    median(r.fanoutCpuMs).toFixed(1),
+    r.rate ? `${r.rate.perSecond} ev/s → ${Math.round(r.rate.deliveriesPerSecond).toLocaleString('en-US')}/s` : undefined,
+    r.rate ? r.rate.cpuPercent.toFixed(0) + ' %' : undefined,
+    r.rate ? ((r.rate.cpuPercent / r.rate.deliveriesPerSecond) * 1000).toFixed(2) + ' %' : undefined,
+    r.error ?? '',
+  ]);
+  console.log(`\n## Server scale: one push-client server process, ${N.toLocaleString('en-US')} raw clients per transport (separate process), loopback\n`);
+  console.log(
+    table(
+      ['transport', 'held', 'connect s', 'RSS KiB/conn', 'heap+buffers KiB/conn', 'fan-out ms (median)', 'fan-out ms (max)', 'server CPU ms per fan-out', 'steady load (deliveries)', 'server CPU', 'CPU per 1k deliveries/s', 'error'],
+      rows,
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l'],
+    ),
+  );
+  return results;
+}
+
+if (isMain(import.meta.url)) await run();
