@@ -8,6 +8,7 @@
 export { createPushServer } from './push-server';
 export { memoryBackplane, type MemoryBackplaneOptions } from './memory-backplane';
 export type { Backplane, BackplaneEntry } from './backplane';
+export type { AllowOrigins } from './origins';
 export type {
   Connection,
   MessageListener,

@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import { PushError } from '../protocol';
 import type { Backplane } from './backplane';
 import { memoryBackplane } from './memory-backplane';
+import { originCheck, type OriginVerdict } from './origins';
 import type { PushServerOptions, TransportName } from './types';
 
 /** Options with every default filled in and every value checked. */
@@ -17,6 +19,8 @@ export interface ResolvedOptions<User> {
   maxMessageSize: number;
   maxBufferedBytes: number;
   backplane: Backplane;
+  /** `null` when `allowOrigins` was not given. */
+  origin: ((req: IncomingMessage) => OriginVerdict) | null;
   authorize: PushServerOptions<User>['authorize'];
   onJoin: PushServerOptions<User>['onJoin'];
   onError: (error: unknown) => void;
@@ -60,6 +64,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
     maxMessageSize: num('maxMessageSize', o.maxMessageSize, 65_536, 1),
     maxBufferedBytes: num('maxBufferedBytes', o.maxBufferedBytes, 16 * 1024 * 1024, 1),
     backplane: o.backplane ?? memoryBackplane({ history: o.history ?? 1000 }),
+    origin: o.allowOrigins === undefined ? null : originCheck(o.allowOrigins),
     authorize: o.authorize,
     onJoin: o.onJoin,
     onError: o.onError ?? ((e) => console.error('push-client/server:', e)),

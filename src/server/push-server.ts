@@ -23,6 +23,7 @@ import type { BaseConnection, ConnectionHost } from './connection';
 import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } from './http';
 import { newConnectionId } from './ids';
 import { LpConnection } from './lp-connection';
+import { corsHeaders, preflightHeaders } from './origins';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { SseConnection } from './sse-connection';
 import type { Connection, MessageListener, PublishOptions, PushServer, PushServerOptions } from './types';
@@ -404,6 +405,18 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
 
   private route(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> | void {
     const o = this.o;
+    if (o.origin) {
+      const verdict = o.origin(req);
+      if (verdict === 'refused') return reply(res, 403, 'origin not allowed');
+      if (verdict === 'cors') {
+        if (req.method === 'OPTIONS') {
+          res.writeHead(204, preflightHeaders(req));
+          return void res.end();
+        }
+        // Set now, so that whichever answer follows (stream, poll, 4xx) carries them.
+        for (const [k, v] of Object.entries(corsHeaders(req.headers.origin!))) res.setHeader(k, v!);
+      }
+    }
     if (req.method === 'POST') return this.post(req, res, q);
     if (req.method !== 'GET') return reply(res, 405, 'method not allowed', { Allow: 'GET, POST' });
     const t = q.get(Q.transport);
@@ -481,6 +494,11 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
     if (!target || target.pathname !== this.o.path) return false;
     if (!this.wss) {
       abortUpgrade(socket, 400, 'websocket transport not enabled');
+      return true;
+    }
+    // Browsers send no preflight for WebSocket, so this is the only guard against other sites' pages.
+    if (this.o.origin?.(req) === 'refused') {
+      abortUpgrade(socket, 403, 'origin not allowed');
       return true;
     }
     // Until `ws` takes the socket over, an error on it (a reset while authorize runs) would have no

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Backplane } from './backplane';
+import type { AllowOrigins } from './origins';
 
 /** The transports the server speaks. */
 export type TransportName = 'websocket' | 'eventsource' | 'longpoll';
@@ -68,6 +69,14 @@ export interface PushServerOptions<User = unknown> {
   maxBufferedBytes?: number;
   /** Where published entries travel and history lives. Default `memoryBackplane({ history })`. */
   backplane?: Backplane;
+  /**
+   * Browser origins (`https://app.example.com`, or `'*'`) whose pages may connect and send, or a
+   * function deciding it. Requests from any other site's page get 403 on every transport (checked on
+   * the WebSocket upgrade too, where browsers send no preflight); allowed ones get CORS headers,
+   * credentials included, and preflights are answered. Requests without an `Origin` (not from a
+   * page) and same-origin ones always pass. Default: no check and no CORS headers.
+   */
+  allowOrigins?: AllowOrigins;
   /**
    * Decides whether a request may connect, before any stream starts, on every transport. Returning
    * `false` or throwing refuses with 401 (or the thrown error's `status`, with its message as the
