@@ -1,21 +1,22 @@
 /**
  * Server throughput: publishes N small events to one connection per transport and reports
  * events/s for (a) publish + encode + write, timed in the server process until the last write was
- * handed to the socket (also per CPU-second of the main thread, which a busy machine disturbs
- * less than wall time), and (b) end to end, until a raw client in a worker thread (on the other
+ * handed to the socket (also per CPU-second of the server process, which a busy machine disturbs
+ * less than wall time), and (b) end to end, until a raw client in a child process (on the other
  * core) has counted every block. Run: `npx tsx test/helpers/server-throughput.ts [N]`.
  * Not part of the test suite.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { createPushServer } from '../../src/server';
 
 const N = Number(process.argv[2] ?? 100_000);
 
 // The client counts blocks ("\n\n") and reports once it has seen `want` of them.
 const clientCode = `
-const { parentPort, workerData: { kind, url, want } } = require('node:worker_threads');
+const [kind, url, want] = [process.env.KIND, process.env.URL, +process.env.WANT];
+const parentPort = { postMessage: (m) => process.stdout.write(m + '\\n') };
 let seen = 0, tail = '';
 const count = (chunk) => {
   const s = tail + chunk;
@@ -56,9 +57,20 @@ async function run(kind: 'websocket' | 'eventsource' | 'longpoll'): Promise<void
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/push`;
   // hello + N events
-  const worker = new Worker(clientCode, { eval: true, workerData: { kind, url, want: N + 1 } });
-  const done = new Promise<void>((resolve) => worker.on('message', (m) => m === 'done' && resolve()));
-  await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+  const child = spawn(process.execPath, ['-e', clientCode], {
+    env: { ...process.env, KIND: kind, URL: url, WANT: String(N + 1) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let said = '';
+  const heard = (word: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => said.includes(word + '\n') && (child.stdout.off('data', onData), resolve());
+      const onData = (d: Buffer) => ((said += d), check());
+      child.stdout.on('data', onData);
+      check();
+    });
+  const done = heard('done');
+  await heard('open');
   while (push.connections.length === 0) await new Promise((r) => setTimeout(r, 5));
 
   const cpu0 = process.threadCpuUsage?.() ?? process.cpuUsage();
@@ -78,7 +90,7 @@ async function run(kind: 'websocket' | 'eventsource' | 'longpoll'): Promise<void
       `publish+encode+write ${rate(tWrite - t0).padStart(11)}/s (${rate(cpuMs).padStart(11)}/CPU-s)  end-to-end ${rate(tEnd - t0).padStart(11)}/s  ` +
       `(${N} events, ${Math.round(tEnd - t0)} ms)`,
   );
-  await worker.terminate();
+  child.kill();
   await push.close();
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
