@@ -60,75 +60,62 @@ function bad(name: string, why: string): never {
 }
 
 function absolute(url: unknown, name: string): URL {
-  if (typeof url !== 'string' || !url) bad(name, 'must be a non-empty URL string');
   try {
-    return new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+    return new URL(url as string, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
-    return bad(name, `is not a valid URL: ${JSON.stringify(url.slice(0, 100))}`);
+    return bad(name, 'is not a valid URL');
   }
+}
+
+/** Numeric options: name, default, smallest allowed value. */
+const NUMS: [keyof PushClientOptions, number, number][] = [
+  ['connectTimeout', 5000, 1],
+  ['heartbeatTimeout', 45000, 1],
+  ['maxQueued', 1000, 0],
+  ['maxMessageSize', 1 << 20, 1],
+  ['upgradeInterval', 30000, 0],
+  ['rememberTransport', 600000, 0],
+];
+
+function num(from: any, to: any, key: string, def: number, min: number, prefix = ''): void {
+  const v = from[key] ?? def;
+  if (typeof v !== 'number' || !(v >= min)) bad(prefix + key, `must be a number >= ${min}`);
+  to[key] = v;
 }
 
 /** Validates everything at construction, so a mistake is a clear error now and not a reconnect loop later. */
 export function resolveOptions(url: PushUrl, o: PushClientOptions = {}): Resolved {
   if (typeof o !== 'object' || o === null) bad('options', 'must be an object');
   const urls: Resolved['urls'] = {};
-  if (typeof url === 'string' || typeof url !== 'object' || url === null) {
-    const u = absolute(url, 'url');
-    if (!/^(http|ws)s?:$/.test(u.protocol)) bad('url', `must be http(s) or ws(s), not ${u.protocol}`);
-    const http = u.href.replace(/^ws/, 'http');
-    for (const t of ALL) urls[t] = t === 'websocket' ? http.replace(/^http/, 'ws') : http;
+  if (typeof url !== 'object' || url === null) {
+    const u = absolute(url || 0, 'url');
+    if (!/^(http|ws)s?:$/.test(u.protocol)) bad('url', 'must be http(s) or ws(s)');
+    for (const t of ALL) urls[t] = u.href.replace(/^(http|ws)/, t === 'websocket' ? 'ws' : 'http');
   } else {
-    for (const k of Object.keys(url)) {
+    for (const k in url) {
+      const ws = k === 'websocket';
       if (!ALL.includes(k as TransportName)) bad('url', `has unknown transport "${k}"`);
       const u = absolute(url[k as TransportName], 'url.' + k);
-      const ws = k === 'websocket';
       if (!(ws ? /^wss?:$/ : /^https?:$/).test(u.protocol)) bad('url.' + k, `must be ${ws ? 'ws(s)' : 'http(s)'}`);
       urls[k as TransportName] = u.href;
     }
   }
-  const transports = o.transports ?? ALL.filter((t) => urls[t]);
-  if (!Array.isArray(transports) || !transports.length) bad('transports', 'must be a non-empty array');
-  for (const t of transports) {
-    if (!ALL.includes(t)) bad('transports', `has unknown transport "${t}"`);
-    if (!urls[t]) bad('transports', `names "${t}" but no URL was given for it`);
+  const r: Resolved = { ...o, urls, transports: o.transports ?? ALL.filter((t) => urls[t]) } as Resolved;
+  if (!Array.isArray(r.transports) || !r.transports.length) bad('transports', 'must be a non-empty array');
+  for (const t of r.transports) if (!urls[t]) bad('transports', `names "${t}" but no URL was given for it`);
+  for (const [k, def, min] of NUMS) num(o, r, k, def, min);
+  const rc = (r.reconnect = {} as ReconnectOptions);
+  for (const k in defaultReconnect) {
+    num(o.reconnect || {}, rc, k, defaultReconnect[k as keyof ReconnectOptions], k === 'factor' ? 1 : 0, 'reconnect.');
   }
-  const num = (name: string, v: number | undefined, def: number, min = 0): number => {
-    if (v === undefined) return def;
-    if (typeof v !== 'number' || Number.isNaN(v) || v < min) bad(name, `must be a number >= ${min}`);
-    return v;
-  };
-  const r = o.reconnect ?? {};
-  const reconnect: ReconnectOptions = {
-    minDelay: num('reconnect.minDelay', r.minDelay, defaultReconnect.minDelay),
-    maxDelay: num('reconnect.maxDelay', r.maxDelay, defaultReconnect.maxDelay),
-    factor: num('reconnect.factor', r.factor, defaultReconnect.factor, 1),
-    jitter: num('reconnect.jitter', r.jitter, defaultReconnect.jitter),
-    maxRetries: num('reconnect.maxRetries', r.maxRetries, defaultReconnect.maxRetries),
-    minUptime: num('reconnect.minUptime', r.minUptime, defaultReconnect.minUptime),
-  };
-  if (reconnect.jitter > 1) bad('reconnect.jitter', 'must be between 0 and 1');
-  if (reconnect.maxDelay < reconnect.minDelay) bad('reconnect.maxDelay', 'must be >= reconnect.minDelay');
+  if (rc.jitter > 1) bad('reconnect.jitter', 'must be between 0 and 1');
+  if (rc.maxDelay < rc.minDelay) bad('reconnect.maxDelay', 'must be >= reconnect.minDelay');
   for (const k of ['query', 'headers', 'decode'] as const) {
     const v = o[k];
-    if (v !== undefined && typeof v !== 'function' && (k === 'decode' || typeof v !== 'object' || v === null)) {
-      bad(k, k === 'decode' ? 'must be a function' : 'must be an object or a function');
-    }
+    if (v != null && typeof v !== 'function' && (k === 'decode' || typeof v !== 'object')) bad(k, 'has the wrong type');
   }
-  if (o.lastEventId !== undefined && typeof o.lastEventId !== 'string') bad('lastEventId', 'must be a string');
-  if (o.channels !== undefined && !Array.isArray(o.channels)) bad('channels', 'must be an array of channel names');
-  return {
-    ...o,
-    urls,
-    transports,
-    reconnect,
-    connectTimeout: num('connectTimeout', o.connectTimeout, 5000, 1),
-    heartbeatTimeout: num('heartbeatTimeout', o.heartbeatTimeout, 45000, 1),
-    withCredentials: !!o.withCredentials,
-    autoConnect: o.autoConnect ?? true,
-    maxQueued: num('maxQueued', o.maxQueued, 1000),
-    maxMessageSize: num('maxMessageSize', o.maxMessageSize, 1 << 20, 1),
-    upgradeInterval: num('upgradeInterval', o.upgradeInterval, 30000),
-    rememberTransport: num('rememberTransport', o.rememberTransport, 600000),
-    pollWhenHidden: !!o.pollWhenHidden,
-  };
+  if (o.lastEventId != null && typeof o.lastEventId !== 'string') bad('lastEventId', 'must be a string');
+  if (o.channels != null && !Array.isArray(o.channels)) bad('channels', 'must be an array of channel names');
+  r.autoConnect = o.autoConnect ?? true;
+  return r;
 }
