@@ -47,7 +47,7 @@ const CASES: { kind: Kind; label: string; ref: Kind | null }[] = [
   { kind: 'raw-ws', label: 'raw WebSocket, frame per event', ref: null },
   { kind: 'raw-ws-batch', label: 'raw WebSocket, batched frames', ref: null },
   { kind: 'raw-sse', label: 'raw EventSource', ref: null },
-  { kind: 'raw-sse-ids', label: 'raw EventSource, ids + 2 lines', ref: 'raw-sse' },
+  { kind: 'raw-sse-ids', label: 'raw EventSource, push-client wire', ref: 'raw-sse' },
   { kind: 'pc-ws', label: 'push-client websocket', ref: 'raw-ws' },
   { kind: 'pc-sse', label: 'push-client eventsource', ref: 'raw-sse' },
   { kind: 'pc-lp', label: 'push-client longpoll', ref: 'raw-sse' },
@@ -62,6 +62,7 @@ interface RunSpec {
   mode: Mode;
   n: number;
   timeoutMs: number;
+  profile?: boolean;
 }
 interface Report {
   id: number;
@@ -75,13 +76,21 @@ interface Report {
   firstTenth: number;
   lastTenth: number;
   serverCpuMs?: number;
+  profile?: unknown;
 }
+
+/** BENCH_PROFILE=<case>: profile that client's small flood in the page (JS Self-Profiling API) instead. */
+const PROFILE = process.env.BENCH_PROFILE as Kind | undefined;
 
 function plan(): RunSpec[] {
   const runs: RunSpec[] = [];
   let id = 1;
   const add = (mode: Mode, n: number, timeoutMs: number) => runs.push({ id: id++, mode, n, timeoutMs });
   add('warmup', 2_000, 20_000);
+  if (PROFILE) {
+    runs.push({ id: id++, mode: 'small', n: 100_000, timeoutMs: 60_000, profile: true });
+    return runs;
+  }
   add('small', N_SMALL, 60_000);
   add('large', N_LARGE, 60_000);
   add('paced', PACED_RATE * PACED_SECONDS, PACED_SECONDS * 1000 + 20_000);
@@ -93,7 +102,8 @@ async function bundlePage(): Promise<string> {
     entryPoints: ['bench/browser/page.ts'],
     absWorkingDir: root,
     bundle: true,
-    minify: true,
+    minify: !PROFILE,
+    keepNames: !!PROFILE,
     format: 'iife',
     platform: 'browser',
     target: 'es2020',
@@ -146,7 +156,7 @@ export async function run(): Promise<Record<string, any>> {
     try {
       switch (url.pathname) {
         case '/':
-          res.writeHead(200, { 'content-type': 'text/html' });
+          res.writeHead(200, { 'content-type': 'text/html', 'document-policy': 'js-profiling' });
           return res.end(HTML);
         case '/page.js':
           res.writeHead(200, { 'content-type': 'text/javascript' });
@@ -281,7 +291,7 @@ export async function run(): Promise<Record<string, any>> {
   type Entry = { connectMs: number[]; offset: number[]; rtt: number[]; runs: { round: number; spec: RunSpec; r: Report | null }[]; errors: string[] };
   const results = new Map<Kind, Entry>();
   const only = process.env.BENCH_CASES?.split(',');
-  const ran = CASES.filter((c) => !only || only.includes(c.kind));
+  const ran = CASES.filter((c) => (PROFILE ? c.kind === PROFILE : !only || only.includes(c.kind)));
   for (const c of ran) results.set(c.kind, { connectMs: [], offset: [], rtt: [], runs: [], errors: [] });
   const load: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -337,6 +347,10 @@ export async function run(): Promise<Record<string, any>> {
   http.closeAllConnections?.();
   await new Promise<void>((r) => http.close(() => r()));
 
+  if (PROFILE) {
+    for (const x of results.get(PROFILE)?.runs ?? []) if (x.r?.profile) console.log(JSON.stringify(x.r.profile, null, 1));
+    return {};
+  }
   // --- tables ------------------------------------------------------------------------------------
   const reportsOf = (k: Kind, mode: Mode, round?: number) =>
     results.get(k)?.runs.filter((x) => x.spec.mode === mode && x.r && (round === undefined || x.round === round)).map((x) => x.r!) ?? [];

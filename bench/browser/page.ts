@@ -68,7 +68,11 @@ const CASES: Record<string, (sink: Sink) => Promise<Close>> = {
   'raw-sse-ids': (sink) =>
     new Promise((resolve, reject) => {
       const es = new EventSource(origin + '/raw-sse');
-      es.onmessage = (m) => sink(JSON.parse(m.data.slice(m.data.indexOf('\n') + 1)));
+      es.onmessage = (m) => {
+        // What push-client's transport reads from each event: type, id and data.
+        const e = { event: m.type, id: m.lastEventId, data: m.data };
+        sink(JSON.parse(e.data.slice(e.data.indexOf('\n') + 1)));
+      };
       es.onopen = () => resolve(() => es.close());
       es.onerror = () => reject(new Error('raw EventSource error'));
     }),
@@ -118,6 +122,43 @@ interface Run {
   id: number;
   n: number;
   timeoutMs: number;
+  /** Sample this run with the JS Self-Profiling API (no DevTools) and report the hottest functions. */
+  profile?: boolean;
+}
+
+interface Trace {
+  frames: { name: string; resourceId?: number; line?: number; column?: number }[];
+  stacks: { frameId: number; parentId?: number }[];
+  samples: { timestamp: number; stackId?: number }[];
+}
+
+/** Self and inclusive sample counts per function, top 25 of each. */
+function summarize(t: Trace) {
+  const self = new Map<string, number>();
+  const incl = new Map<string, number>();
+  const name = (f: number) => {
+    const fr = t.frames[f];
+    return `${fr.name || '(anonymous)'}:${fr.line ?? ''}`;
+  };
+  let idle = 0;
+  for (const s of t.samples) {
+    if (s.stackId === undefined) {
+      idle++;
+      continue;
+    }
+    const seen = new Set<string>();
+    let st: number | undefined = s.stackId;
+    const top = name(t.stacks[st].frameId);
+    self.set(top, (self.get(top) ?? 0) + 1);
+    while (st !== undefined) {
+      const n = name(t.stacks[st].frameId);
+      if (!seen.has(n)) incl.set(n, (incl.get(n) ?? 0) + 1);
+      seen.add(n);
+      st = t.stacks[st].parentId;
+    }
+  }
+  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  return { samples: t.samples.length, idle, self: top(self), inclusive: top(incl) };
 }
 
 async function main() {
@@ -159,9 +200,12 @@ async function main() {
       done = resolve;
       setTimeout(resolve, run.timeoutMs);
     });
+    const P = (globalThis as any).Profiler;
+    const profiler = run.profile && P ? new P({ sampleInterval: 1, maxBufferSize: 1e6 }) : null;
     await post('/go', { id: run.id });
     await finished;
     done = null;
+    const profile = profiler ? summarize(await profiler.stop()) : run.profile ? 'no Profiler (Document-Policy: js-profiling?)' : undefined;
     // Latency of each event: arrival (server clock) minus its publish time.
     const lat = new Float64Array(got);
     let firstSent = Infinity;
@@ -188,6 +232,7 @@ async function main() {
       // Backlog check: latency at the start of the run against latency at its end.
       firstTenth: median(lat.subarray(0, tenth)),
       lastTenth: median(lat.subarray(got - tenth)),
+      profile,
     });
   }
   close();

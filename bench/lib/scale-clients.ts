@@ -29,7 +29,7 @@ function onEvents(i: number, n: number) {
 
 /** Counts `data: ev\n` in a byte stream split anywhere (keeps the last few bytes across chunks). */
 function counter(i: number) {
-  let tail = Buffer.alloc(0);
+  let tail: Buffer = Buffer.alloc(0);
   return (chunk: Buffer) => {
     const buf = tail.length ? Buffer.concat([tail, chunk]) : chunk;
     let n = 0;
@@ -78,7 +78,7 @@ function connect(t: T, port: number, i: number, tIndex: number): Promise<boolean
       // acknowledges every block received so far (blocks end with a blank line).
       let cid = '';
       let blocks = 0;
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       const poll = () => s.write(`GET /push?t=lp${cid ? `&cid=${cid}&ack=${blocks}` : ''} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
       s.on('data', (b) => {
         buf = buf.length ? Buffer.concat([buf, b]) : b;
