@@ -179,14 +179,11 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
 
   /** Joins a channel; resolves when the server accepts, rejects with `JOIN_REFUSED` when it refuses. */
   join(channel: string): Promise<void> {
-    if (!isChannelName(channel)) return Promise.reject(new PushError('BAD_OPTION', 'join: invalid channel name'));
-    this.chans.add(channel);
     return this.control(JOIN, channel);
   }
 
-  /** Leaves a channel; resolves when the server has taken note (or at the next connect). */
+  /** Leaves a channel; resolves when the server has taken note. */
   leave(channel: string): Promise<void> {
-    this.chans.delete(channel);
     return this.control(LEAVE, channel);
   }
 
@@ -380,15 +377,12 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
     // Events delivered by the old transport since this one was asked for will be replayed: skip them.
     else if (this.sentId !== this.lastEventId) this.skipUntil = this.lastEventId;
     this.acks.clear();
-    for (const [key, w] of this.waiting) {
-      const ch = key.slice(JOIN.length);
-      const why = key.startsWith(JOIN) && h.refused?.[ch];
-      if (why) {
-        this.chans.delete(ch);
-        w.reject(new PushError('JOIN_REFUSED', `join "${ch}" refused: ${why}`));
-      } else w.resolve();
+    for (const key of this.waiting.keys()) {
+      const why = h.refused?.[key.split('\t')[1]];
+      if (why && key.startsWith(JOIN)) this.refuse(key, why);
+      // Asked for while connecting, perhaps after this connection's `ch` list was sent: ask again.
+      else this.request(key);
     }
-    this.waiting.clear();
     this.opened(h.replay);
   }
 
@@ -445,13 +439,19 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
 
   private ack(a: Ack): void {
     const key = this.acks.get(a.r);
-    const w = key && this.waiting.get(key);
-    if (!w) return;
+    if (!key) return;
     this.acks.delete(a.r);
+    if (!a.ok) return this.refuse(key, a.error || 'refused');
+    this.waiting.get(key)?.resolve();
     this.waiting.delete(key);
-    if (a.ok) return w.resolve();
-    if (key.startsWith(JOIN)) this.chans.delete(key.slice(JOIN.length));
-    w.reject(new PushError('JOIN_REFUSED', `${key.slice(1)} refused: ${a.error || 'no reason given'}`));
+  }
+
+  /** A join the server refused: the channel is forgotten and `join()` rejects. */
+  private refuse(key: string, why: string): void {
+    const ch = key.split('\t')[1];
+    this.chans.delete(ch);
+    this.waiting.get(key)?.reject(new PushError('JOIN_REFUSED', `join "${ch}" refused: ${why}`));
+    this.waiting.delete(key);
   }
 
   // ---- sending ----------------------------------------------------------------------------------
@@ -464,17 +464,25 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
   }
 
   private control(kind: string, ch: string): Promise<void> {
+    if (!isChannelName(ch)) return Promise.reject(new PushError('BAD_OPTION', kind.slice(1) + ': invalid channel name'));
     if (this.status.state === 'closed') return Promise.reject(new PushError('CLOSED', 'client is closed'));
     if (this.plain) return Promise.reject(new PushError('SEND_UNSUPPORTED', 'a plain server has no channels'));
+    if (kind === JOIN) this.chans.add(ch);
+    else this.chans.delete(ch);
     return new Promise((resolve, reject) => {
-      const key = kind + ch;
+      const key = kind + '\t' + ch;
       this.waiting.get(key)?.resolve(); // superseded by this request
       this.waiting.set(key, { resolve, reject });
-      if (this.status.state !== 'open') return; // the next hello answers it
-      const r = ++this.reqs;
-      this.acks.set(r, key);
-      this.t!.send(JSON.stringify({ e: kind, d: ch, r })).catch(() => {}); // a lost send is answered by the next hello
+      if (this.status.state === 'open') this.request(key); // else the next hello sends it
     });
+  }
+
+  /** Sends a join or leave; the server answers with an ack (or, if the send is lost, the next hello resends it). */
+  private request(key: string): void {
+    const [e, d] = key.split('\t');
+    const r = ++this.reqs;
+    this.acks.set(r, key);
+    this.t!.send(JSON.stringify({ e, d, r })).catch(() => {});
   }
 
   // ---- liveness and upgrade ---------------------------------------------------------------------
