@@ -377,12 +377,9 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
     // Events delivered by the old transport since this one was asked for will be replayed: skip them.
     else if (this.sentId !== this.lastEventId) this.skipUntil = this.lastEventId;
     this.acks.clear();
-    for (const key of this.waiting.keys()) {
-      const why = h.refused?.[key.split('\t')[1]];
-      if (why && key.startsWith(JOIN)) this.refuse(key, why);
-      // Asked for while connecting, perhaps after this connection's `ch` list was sent: ask again.
-      else this.request(key);
-    }
+    for (const ch in h.refused) this.refuse(JOIN + '\t' + ch, h.refused[ch]);
+    // Asked for while connecting, perhaps after this connection's `ch` list was sent: ask again.
+    for (const key of this.waiting.keys()) this.request(key);
     this.opened(h.replay);
   }
 
@@ -446,12 +443,14 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
     this.waiting.delete(key);
   }
 
-  /** A join the server refused: the channel is forgotten and `join()` rejects. */
+  /** A join the server refused: the channel is forgotten; `join()` rejects, or for a channel of the options, `error` says so. */
   private refuse(key: string, why: string): void {
     const ch = key.split('\t')[1];
+    const w = this.waiting.get(key);
+    const err = new PushError('JOIN_REFUSED', `join "${ch}" refused: ${why}`);
     this.chans.delete(ch);
-    this.waiting.get(key)?.reject(new PushError('JOIN_REFUSED', `join "${ch}" refused: ${why}`));
     this.waiting.delete(key);
+    w ? w.reject(err) : this.report(err);
   }
 
   // ---- sending ----------------------------------------------------------------------------------
