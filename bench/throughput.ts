@@ -23,7 +23,8 @@
 import os from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { build, type Plugin } from 'esbuild';
 import { Server as SocketIoServer, type Socket } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createPushServer } from '../src/server/index';
@@ -43,7 +44,8 @@ const LARGE_BYTES = 4096;
 
 type Kind = 'raw-ws' | 'raw-ws-batch' | 'raw-sse' | 'raw-sse-ids' | 'pc-ws' | 'pc-sse' | 'pc-lp' | 'sio-ws' | 'sio-poll' | 'signalr-ws';
 
-const CASES: { kind: Kind; label: string; ref: Kind | null }[] = [
+type Case = { id: string; kind: Kind; label: string; ref: Kind | null; patched?: boolean };
+const BASE: Omit<Case, 'id'>[] = [
   { kind: 'raw-ws', label: 'raw WebSocket, frame per event', ref: null },
   { kind: 'raw-ws-batch', label: 'raw WebSocket, batched frames', ref: null },
   { kind: 'raw-sse', label: 'raw EventSource', ref: null },
@@ -55,6 +57,12 @@ const CASES: { kind: Kind; label: string; ref: Kind | null }[] = [
   { kind: 'sio-poll', label: 'socket.io-client polling', ref: 'raw-sse' },
   { kind: 'signalr-ws', label: '@microsoft/signalr websocket', ref: 'raw-ws' },
 ];
+const WHATIF_LIST = (process.env.BENCH_WHATIF ?? '').split(',').filter(Boolean);
+/** With BENCH_WHATIF, every push-client case runs twice per round: as is, and patched (id `<kind>+`). */
+const CASES: Case[] = BASE.flatMap((c) => [
+  { ...c, id: c.kind },
+  ...(WHATIF_LIST.length && c.kind.startsWith('pc-') ? [{ ...c, id: c.kind + '+', label: `${c.label} [${WHATIF_LIST.join(',')}]`, patched: true }] : []),
+]);
 
 type Mode = 'warmup' | 'small' | 'large' | 'paced';
 interface RunSpec {
@@ -97,8 +105,28 @@ function plan(): RunSpec[] {
   return runs;
 }
 
-async function bundlePage(): Promise<string> {
+/**
+ * BENCH_WHATIF=sse-cr: measure a proposed client change without touching src/ — the SSE parser
+ * looks for CR once per chunk instead of once per line (today each line scans the rest of the chunk).
+ */
+const WHATIF = WHATIF_LIST;
+const whatIf: Plugin = {
+  name: 'what-if',
+  setup(b) {
+    if (!WHATIF.includes('sse-cr')) return;
+    b.onLoad({ filter: /src[\\/]protocol[\\/]sse\.ts$/ }, async (args) => {
+      const src = await readFile(args.path, 'utf8');
+      const from = "      let nl = buf.indexOf('\\n', start);\n      const cr = buf.indexOf('\\r', start);";
+      const to = "      let nl = buf.indexOf('\\n', start);\n      if (cr >= 0 && cr < start) cr = buf.indexOf('\\r', start);";
+      if (!src.includes(from)) throw new Error('what-if sse-cr: src/protocol/sse.ts changed, patch no longer applies');
+      return { contents: src.replace(from, to).replace('    let start = 0;\n    for (;;) {', "    let start = 0;\n    let cr = buf.indexOf('\\r');\n    for (;;) {"), loader: 'ts' };
+    });
+  },
+};
+
+async function bundlePage(patched = false): Promise<string> {
   const r = await build({
+    plugins: patched ? [whatIf] : [],
     entryPoints: ['bench/browser/page.ts'],
     absWorkingDir: root,
     bundle: true,
@@ -114,7 +142,8 @@ async function bundlePage(): Promise<string> {
   return r.outputFiles[0].text;
 }
 
-const HTML = `<!doctype html><meta charset="utf-8"><title>push-client bench</title><script src="/page.js"></script>`;
+const html = (patched: boolean) =>
+  `<!doctype html><meta charset="utf-8"><title>push-client bench</title><script src="/page.js${patched ? '?patched=1' : ''}"></script>`;
 
 export async function run(): Promise<Record<string, any>> {
   if (!haveChromium()) {
@@ -122,6 +151,7 @@ export async function run(): Promise<Record<string, any>> {
     return {};
   }
   const pageJs = await bundlePage();
+  const pageJsPatched = WHATIF.length ? await bundlePage(true) : pageJs;
   const http = createServer();
 
   // --- the control channel with the page ---------------------------------------------------------
@@ -157,10 +187,10 @@ export async function run(): Promise<Record<string, any>> {
       switch (url.pathname) {
         case '/':
           res.writeHead(200, { 'content-type': 'text/html', 'document-policy': 'js-profiling' });
-          return res.end(HTML);
+          return res.end(html(url.searchParams.has('patched')));
         case '/page.js':
           res.writeHead(200, { 'content-type': 'text/javascript' });
-          return res.end(pageJs);
+          return res.end(url.searchParams.has('patched') ? pageJsPatched : pageJs);
         case '/time':
           return json(res, { now: now() });
         case '/raw-sse':
@@ -289,10 +319,10 @@ export async function run(): Promise<Record<string, any>> {
   }
 
   type Entry = { connectMs: number[]; offset: number[]; rtt: number[]; runs: { round: number; spec: RunSpec; r: Report | null }[]; errors: string[] };
-  const results = new Map<Kind, Entry>();
+  const results = new Map<string, Entry>();
   const only = process.env.BENCH_CASES?.split(',');
   const ran = CASES.filter((c) => (PROFILE ? c.kind === PROFILE : !only || only.includes(c.kind)));
-  for (const c of ran) results.set(c.kind, { connectMs: [], offset: [], rtt: [], runs: [], errors: [] });
+  for (const c of ran) results.set(c.id, { connectMs: [], offset: [], rtt: [], runs: [], errors: [] });
   const load: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`  round ${round}/${ROUNDS} (load average ${(load[load.length] = os.loadavg()[0]).toFixed(2)})`);
@@ -304,12 +334,12 @@ export async function run(): Promise<Record<string, any>> {
       finished = deferred();
       reports.clear();
       for (const s of runs) reports.set(s.id, deferred<Report>());
-      const entry = results.get(c.kind)!;
+      const entry = results.get(c.id)!;
       let error: string | undefined;
       process.stdout.write(`    ${c.label.padEnd(32)} `);
       let browser: Browser | null = null;
       try {
-        browser = launch(`${origin}/?case=${c.kind}`);
+        browser = launch(`${origin}/?case=${c.kind}${c.patched ? '&patched=1' : ''}`);
         const info = await within(ready.promise, 30_000, `${c.label}: page ready`);
         entry.connectMs.push(info.connectMs);
         entry.offset.push(info.offset);
@@ -348,19 +378,19 @@ export async function run(): Promise<Record<string, any>> {
   await new Promise<void>((r) => http.close(() => r()));
 
   if (PROFILE) {
-    for (const x of results.get(PROFILE)?.runs ?? []) if (x.r?.profile) console.log(JSON.stringify(x.r.profile, null, 1));
+    for (const x of [...results.values()].flatMap((e) => e.runs)) if (x.r?.profile) console.log(JSON.stringify(x.r.profile, null, 1));
     return {};
   }
   // --- tables ------------------------------------------------------------------------------------
-  const reportsOf = (k: Kind, mode: Mode, round?: number) =>
+  const reportsOf = (k: string, mode: Mode, round?: number) =>
     results.get(k)?.runs.filter((x) => x.spec.mode === mode && x.r && (round === undefined || x.round === round)).map((x) => x.r!) ?? [];
   const rateOf = (r: Report) => r.got / r.seconds;
-  const rate = (k: Kind, mode: Mode) => median(reportsOf(k, mode).map(rateOf));
+  const rate = (k: string, mode: Mode) => median(reportsOf(k, mode).map(rateOf));
   const med = (rs: Report[], f: (r: Report) => number) => median(rs.map(f));
-  const lost = (k: Kind, mode: Mode) =>
+  const lost = (k: string, mode: Mode) =>
     results.get(k)?.runs.filter((x) => x.spec.mode === mode).reduce((a, x) => a + (x.r ? x.spec.n - x.r.got : x.spec.n), 0) ?? NaN;
   /** Median over rounds of (this client's rate / the reference's rate in the same round). */
-  const ratioTo = (k: Kind, ref: Kind, mode: Mode): number => {
+  const ratioTo = (k: string, ref: string, mode: Mode): number => {
     const xs: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const a = reportsOf(k, mode, round)[0];
@@ -371,8 +401,9 @@ export async function run(): Promise<Record<string, any>> {
   };
   const ratioCell = (c: (typeof CASES)[number], mode: Mode): string => {
     if (!c.ref || !results.has(c.ref)) return '';
-    const parts = [`${ratioTo(c.kind, c.ref, mode).toFixed(2)} vs ${c.ref}`];
-    if (c.ref === 'raw-ws' && results.has('raw-ws-batch')) parts.push(`${ratioTo(c.kind, 'raw-ws-batch', mode).toFixed(2)} vs raw-ws-batch`);
+    const parts = [`${ratioTo(c.id, c.ref, mode).toFixed(2)} vs ${c.ref}`];
+    if (c.ref === 'raw-ws' && results.has('raw-ws-batch')) parts.push(`${ratioTo(c.id, 'raw-ws-batch', mode).toFixed(2)} vs raw-ws-batch`);
+    if (c.patched && results.has(c.id)) parts.push(`${ratioTo(c.id, c.id, mode).toFixed(2)} vs unpatched`);
     return parts.join(', ');
   };
   const cpuPerK = (rs: Report[]) => med(rs, (r) => ((r.serverCpuMs ?? NaN) / r.got) * 1000);
@@ -383,17 +414,17 @@ export async function run(): Promise<Record<string, any>> {
     ['large', `flood of ${N_LARGE.toLocaleString('en-US')} 4 KiB JSON events`],
   ] as const) {
     const rows: Cell[][] = ran.map((c) => {
-      const rs = reportsOf(c.kind, mode);
-      out[`${c.kind}.${mode}`] = { rate: rate(c.kind, mode), ratio: c.ref ? ratioTo(c.kind, c.ref, mode) : 1 };
+      const rs = reportsOf(c.id, mode);
+      out[`${c.id}.${mode}`] = { rate: rate(c.id, mode), ratio: c.ref ? ratioTo(c.id, c.ref, mode) : 1 };
       return [
         c.label,
-        rate(c.kind, mode),
-        mode === 'large' ? ((rate(c.kind, mode) * LARGE_BYTES) / 1e6).toFixed(1) : undefined,
+        rate(c.id, mode),
+        mode === 'large' ? ((rate(c.id, mode) * LARGE_BYTES) / 1e6).toFixed(1) : undefined,
         ratioCell(c, mode),
         med(rs, (r) => r.p50).toFixed(0),
         med(rs, (r) => r.p99).toFixed(0),
         cpuPerK(rs).toFixed(1),
-        lost(c.kind, mode),
+        lost(c.id, mode),
       ];
     });
     console.log(`\n## Throughput in Chromium: ${title}; median of ${ROUNDS} round(s)\n`);
@@ -402,8 +433,8 @@ export async function run(): Promise<Record<string, any>> {
     );
   }
   const paced: Cell[][] = ran.map((c) => {
-    const rs = reportsOf(c.kind, 'paced');
-    if (!rs.length) return [c.label, undefined, undefined, undefined, undefined, undefined, undefined, results.get(c.kind)!.errors[0] ?? 'no report'];
+    const rs = reportsOf(c.id, 'paced');
+    if (!rs.length) return [c.label, undefined, undefined, undefined, undefined, undefined, undefined, results.get(c.id)!.errors[0] ?? 'no report'];
     const first = med(rs, (r) => r.firstTenth);
     const last = med(rs, (r) => r.lastTenth);
     return [
@@ -422,7 +453,7 @@ export async function run(): Promise<Record<string, any>> {
     table(['client / transport', 'delivered', 'p50 ms', 'p99 ms', 'max ms', 'first 10 % ms', 'last 10 % ms', 'backlog'], paced, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']),
   );
   const conn: Cell[][] = ran.map((c) => {
-    const e = results.get(c.kind)!;
+    const e = results.get(c.id)!;
     return [c.label, median(e.connectMs).toFixed(1), median(e.offset).toFixed(2), median(e.rtt).toFixed(2), e.errors.join('; ')];
   });
   console.log(`\nConnect time (construction to open), clock correction, errors; load average at round starts: ${load.map((l) => l.toFixed(2)).join(', ')}\n`);
