@@ -358,7 +358,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
       return this.report(err as PushError);
     }
     if (f.event[0] !== '$') return this.deliver(f.event, f.data, f.id, f.channel);
-    if (f.event === HEARTBEAT) return;
+    // A heartbeat with an id stands for an event this client must not get (it sent it): skip past it.
+    if (f.event === HEARTBEAT) return void (f.id && this.fresh(f.id));
     let v: any;
     try {
       v = JSON.parse(f.data);
@@ -399,17 +400,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
   }
 
   private deliver(event: string, payload: string, id?: string, channel?: string): void {
-    if (id !== undefined) {
-      if (this.skipUntil !== undefined) {
-        if (id === this.skipUntil) this.skipUntil = undefined;
-        return;
-      }
-      const r = this.recent;
-      if (r.has(id)) return;
-      r.add(id);
-      if (r.size > RECENT) r.delete(r.values().next().value!);
-      this.lastEventId = id;
-    }
+    if (id !== undefined && !this.fresh(id)) return;
     let data: unknown;
     try {
       data = (this.o.decode || defaultDecode)(payload, event);
@@ -420,6 +411,20 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
     const hs = this.handlers.get(event);
     if (hs) for (const h of hs) this.call(h, data, meta);
     for (const h of this.any) this.call(h, event, data, meta);
+  }
+
+  /** Takes `id` as the new resume point; `false` when it is a duplicate or replayed after an upgrade. */
+  private fresh(id: string): boolean {
+    if (this.skipUntil !== undefined) {
+      if (id === this.skipUntil) this.skipUntil = undefined;
+      return false;
+    }
+    const r = this.recent;
+    if (r.has(id)) return false;
+    r.add(id);
+    if (r.size > RECENT) r.delete(r.values().next().value!);
+    this.lastEventId = id;
+    return true;
   }
 
   private call(h: (...a: any[]) => void, ...args: unknown[]): void {

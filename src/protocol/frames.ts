@@ -10,6 +10,7 @@ import type { SseEvent } from './sse';
 
 /** Control events from server to client. */
 export const HELLO = '$hello';
+/** Also sent with an `id` in place of an event published with `except` this connection: only the resume point moves. */
 export const HEARTBEAT = '$hb';
 export const ACK = '$ack';
 

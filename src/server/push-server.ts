@@ -4,6 +4,7 @@ import { WebSocketServer } from 'ws';
 import {
   ACK,
   encodeEvent,
+  HEARTBEAT,
   HELLO,
   isChannelName,
   isEventName,
@@ -196,13 +197,15 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
     for (const c of this.opening) c.held!.push({ entry: e, block });
     if (!members) return;
     const except = e.except;
+    let skip: string | undefined;
     for (const c of members) {
-      if (c.id === except) continue;
       if (c.floor !== null) {
         if (this.bp.compareIds(e.id!, c.floor) <= 0) continue;
         c.floor = null;
       }
-      c.push(block);
+      // The sender gets the id alone, so that its resume point passes the event: else it would be
+      // replayed to it after a reconnect (its new connection has another id).
+      c.push(c.id === except ? (skip ??= encodeEvent(HEARTBEAT, '', e.id)) : block);
     }
   };
 
