@@ -72,8 +72,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
   private plain?: boolean;
   private sentId?: string;
   private skipUntil?: string;
-  /** Transports being tried (connect or upgrade probe), stopped on close. */
-  private trying = new Set<Transport>();
+  /** Transports being tried (connect or upgrade probe) and their connect timers, stopped on close. */
+  private trying = new Map<Transport, ReturnType<typeof setTimeout>>();
   private best = 0;
   private attempt = 0;
   private floor = 0;
@@ -250,7 +250,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
       this.sentId = sent;
       ok(t, e);
     };
-    this.trying.add(t);
+    this.trying.set(t, timer);
     t.connect();
     return t;
   }
@@ -299,7 +299,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
   private endOpen(): void {
     clearTimeout(this.hbTimer);
     clearTimeout(this.upTimer);
-    for (const p of this.trying) p.stop();
+    for (const [p, timer] of this.trying) clearTimeout(timer), p.stop();
     this.trying.clear();
   }
 
