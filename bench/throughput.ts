@@ -400,10 +400,10 @@ export async function run(): Promise<Record<string, any>> {
     return median(xs);
   };
   const ratioCell = (c: (typeof CASES)[number], mode: Mode): string => {
-    if (!c.ref || !results.has(c.ref)) return '';
-    const parts = [`${ratioTo(c.id, c.ref, mode).toFixed(2)} vs ${c.ref}`];
+    const parts: string[] = [];
+    if (c.ref && results.has(c.ref)) parts.push(`${ratioTo(c.id, c.ref, mode).toFixed(2)} vs ${c.ref}`);
     if (c.ref === 'raw-ws' && results.has('raw-ws-batch')) parts.push(`${ratioTo(c.id, 'raw-ws-batch', mode).toFixed(2)} vs raw-ws-batch`);
-    if (c.patched && results.has(c.id)) parts.push(`${ratioTo(c.id, c.id, mode).toFixed(2)} vs unpatched`);
+    if (c.patched && results.has(c.kind)) parts.push(`${ratioTo(c.id, c.kind, mode).toFixed(2)} vs unpatched`);
     return parts.join(', ');
   };
   const cpuPerK = (rs: Report[]) => med(rs, (r) => ((r.serverCpuMs ?? NaN) / r.got) * 1000);
