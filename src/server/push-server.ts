@@ -1,6 +1,5 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import {
   ACK,
   encodeEvent,
@@ -12,23 +11,16 @@ import {
   LEAVE,
   parseClientMessages,
   PushError,
-  Q,
-  T,
   type Ack,
   type ClientMessage,
   type Hello,
 } from '../protocol';
 import { attach } from './attach';
 import type { Backplane, BackplaneEntry } from './backplane';
-import type { BaseConnection, ConnectionHost } from './connection';
-import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } from './http';
-import { newConnectionId } from './ids';
-import { LpConnection } from './lp-connection';
-import { corsHeaders, preflightHeaders } from './origins';
+import type { BaseConnection } from './connection';
+import { Endpoints, type EndpointHost } from './endpoints';
 import { resolveOptions, type ResolvedOptions } from './options';
-import { SseConnection } from './sse-connection';
 import type { Connection, MessageListener, PublishOptions, PushServer, PushServerOptions } from './types';
-import { WsConnection } from './ws-connection';
 
 type Conn = BaseConnection<any>;
 
@@ -52,13 +44,6 @@ const noop = (): void => {};
 const visible = (c: Conn, e: BackplaneEntry): boolean =>
   e.target === undefined && (e.channel === undefined || c.channels.has(e.channel)) && e.except !== c.id;
 
-/** The resume point: the header wins, since a native EventSource keeps the first URL on its reconnects. */
-function lastEventIdOf(req: IncomingMessage, q: URLSearchParams): string | undefined {
-  const h = req.headers['last-event-id'];
-  const id = (typeof h === 'string' && h) || q.get(Q.lastEventId);
-  return id || undefined;
-}
-
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : typeof err === 'string' ? err : '');
 
 function serialize(data: unknown): string {
@@ -69,9 +54,7 @@ function serialize(data: unknown): string {
   }
 }
 
-type Admission<User> = { user: User } | { status: number; reason: string };
-
-class Hub<User> implements PushServer<User>, ConnectionHost {
+class Hub<User> implements PushServer<User>, EndpointHost {
   private readonly o: ResolvedOptions<User>;
   private readonly bp: Backplane;
   readonly maxBufferedBytes: number;
@@ -86,7 +69,7 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
   /** Live members of each channel, so a channel publish does not scan every connection. */
   private readonly rooms = new Map<string, Set<Conn>>();
   private readonly listeners = new Set<MessageListener<User>>();
-  private readonly wss: WebSocketServer | null;
+  private readonly endpoints: Endpoints<User>;
   private dirty: Conn[] = [];
   private immediate: NodeJS.Immediate | null = null;
   private readonly beat: NodeJS.Timeout;
@@ -96,19 +79,19 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
   private readonly detach_: (() => void) | null;
   private closing: Promise<void> | null = null;
 
+  get closed(): boolean {
+    return this.closing !== null;
+  }
+
+  find(id: string): Conn | undefined {
+    return this.byId.get(id);
+  }
+
   constructor(options: PushServerOptions<User>) {
     const o = (this.o = resolveOptions(options));
     this.bp = o.backplane;
     this.maxBufferedBytes = o.maxBufferedBytes;
-    this.wss = o.websocket
-      ? new WebSocketServer({
-          noServer: true,
-          clientTracking: false,
-          maxPayload: o.maxMessageSize,
-          // Compression costs CPU per connection and opens the door to compression bombs.
-          perMessageDeflate: false,
-        })
-      : null;
+    this.endpoints = new Endpoints<User>(this, o);
     const started = this.bp.start(this.fanOut);
     if (started) {
       this.ready = started.then(
@@ -252,7 +235,7 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
    * The handshake: joins, replay, hello, then what arrived meanwhile. The connection is registered
    * first and holds live entries, so nothing published while `onJoin` or the replay runs is lost.
    */
-  private async open(c: Conn, lastEventId: string | undefined, requested: string[]): Promise<void> {
+  async open(c: Conn, lastEventId: string | undefined, requested: string[]): Promise<void> {
     this.byId.set(c.id, c);
     this.opening.add(c);
     // join/leave requests that arrive during the handshake wait for it: their acks follow the hello.
@@ -327,7 +310,7 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
   }
 
   /** Dispatches what a client sent. Throws `BAD_FRAME` when the text is not valid, before acting on any of it. */
-  private receive(c: Conn, text: string): void {
+  receive(c: Conn, text: string): void {
     const messages = parseClientMessages(text);
     for (const m of messages) {
       if (c.closed) return;
@@ -345,8 +328,6 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
       }
     }
   }
-
-  private readonly receiveWs = (c: Conn, text: string): void => this.receive(c, text);
 
   private control(c: Conn, m: ClientMessage): void {
     c.control = c.control.then(() => this.runControl(c, m)).catch(this.o.onError);
@@ -373,165 +354,12 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
     c.push(encodeEvent(ACK, JSON.stringify(ack)));
   }
 
-  private async authorize(req: IncomingMessage): Promise<Admission<User>> {
-    const fn = this.o.authorize;
-    if (!fn) return { user: undefined as User };
-    try {
-      const user = await fn(req);
-      return user === false ? { status: 401, reason: 'unauthorized' } : { user };
-    } catch (err) {
-      const s = (err as { status?: unknown } | null)?.status;
-      if (typeof s === 'number' && Number.isInteger(s) && s >= 400 && s <= 599) {
-        return { status: s, reason: messageOf(err) || STATUS_CODES[s] || 'refused' };
-      }
-      return { status: 401, reason: 'unauthorized' };
-    }
-  }
-
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.closing) return false;
-    const target = splitTarget(req.url);
-    if (!target || target.pathname !== this.o.path) return false;
-    const fail = (err: unknown): void => {
-      this.o.onError(err);
-      if (!res.headersSent) reply(res, 500, 'internal error');
-      else res.destroy();
-    };
-    try {
-      const p = this.route(req, res, target.query);
-      if (p) p.catch(fail);
-    } catch (err) {
-      fail(err);
-    }
-    return true;
-  }
-
-  private route(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> | void {
-    const o = this.o;
-    if (o.origin) {
-      const verdict = o.origin(req);
-      if (verdict === 'refused') return reply(res, 403, 'origin not allowed');
-      if (verdict === 'cors') {
-        if (req.method === 'OPTIONS') {
-          res.writeHead(204, preflightHeaders(req));
-          return void res.end();
-        }
-        // Set now, so that whichever answer follows (stream, poll, 4xx) carries them.
-        for (const [k, v] of Object.entries(corsHeaders(req.headers.origin!))) res.setHeader(k, v!);
-      }
-    }
-    if (req.method === 'POST') return this.post(req, res, q);
-    if (req.method !== 'GET') return reply(res, 405, 'method not allowed', { Allow: 'GET, POST' });
-    const t = q.get(Q.transport);
-    if (t === T.longpoll) {
-      if (!o.longpoll) return reply(res, 404, 'long-poll transport not enabled');
-      const cid = q.get(Q.connection);
-      return cid === null ? this.connectLongPoll(req, res, q) : this.poll(res, cid, q.get(Q.ack));
-    }
-    if (t === T.eventsource || (t === null && /text\/event-stream/i.test(req.headers.accept ?? ''))) {
-      if (!o.eventsource) return reply(res, 404, 'eventsource transport not enabled');
-      return this.connectSse(req, res, q);
-    }
-    if (t === T.websocket) {
-      if (!o.websocket) return reply(res, 404, 'websocket transport not enabled');
-      return reply(res, 426, 'WebSocket upgrade required', { Upgrade: 'websocket', Connection: 'Upgrade' });
-    }
-    return reply(res, 400, t === null ? 'no transport: use t=sse, t=lp or a WebSocket upgrade' : 'unknown transport');
-  }
-
-  private async connectSse(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
-    const a = await this.authorize(req);
-    if ('status' in a) return reply(res, a.status, a.reason);
-    if (this.closing) return reply(res, 503, 'server closing');
-    if (req.socket.destroyed) return;
-    const c = new SseConnection(this, newConnectionId(), a.user, req, res, this.o.retryMs);
-    return this.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
-  }
-
-  private async connectLongPoll(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
-    const a = await this.authorize(req);
-    if ('status' in a) return reply(res, a.status, a.reason);
-    if (this.closing) return reply(res, 503, 'server closing');
-    if (req.socket.destroyed) return;
-    const c = new LpConnection(this, newConnectionId(), a.user, res, this.o);
-    return this.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
-  }
-
-  private poll(res: ServerResponse, cid: string, ack: string | null): void {
-    const c = this.byId.get(cid);
-    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
-    if (!(c instanceof LpConnection)) return reply(res, 400, 'not a long-poll connection');
-    if (ack === null || !/^\d{1,15}$/.test(ack)) return reply(res, 400, 'ack must be a non-negative integer');
-    c.onPoll(res, +ack);
-  }
-
-  private async post(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
-    const cid = q.get(Q.connection);
-    if (!cid) return reply(res, 400, 'missing cid');
-    // A cross-site form cannot send this type, so it cannot forge sends (no CORS preflight is skipped).
-    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-      return reply(res, 415, 'Content-Type must be application/json');
-    }
-    if (!this.byId.has(cid)) return refuseBody(res, 404, 'unknown or expired connection');
-    let text: string;
-    try {
-      text = await readBody(req, this.o.maxBodySize);
-    } catch (err) {
-      if (err instanceof BodyError) return refuseBody(res, err.status, err.message);
-      throw err;
-    }
-    const c = this.byId.get(cid);
-    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
-    try {
-      this.receive(c, text);
-    } catch (err) {
-      return reply(res, 400, messageOf(err) || 'bad request');
-    }
-    res.writeHead(204);
-    res.end();
+    return this.endpoints.handleRequest(req, res);
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if (this.closing) return false;
-    const target = splitTarget(req.url);
-    if (!target || target.pathname !== this.o.path) return false;
-    if (!this.wss) {
-      abortUpgrade(socket, 400, 'websocket transport not enabled');
-      return true;
-    }
-    // Browsers send no preflight for WebSocket, so this is the only guard against other sites' pages.
-    if (this.o.origin?.(req) === 'refused') {
-      abortUpgrade(socket, 403, 'origin not allowed');
-      return true;
-    }
-    // Until `ws` takes the socket over, an error on it (a reset while authorize runs) would have no
-    // listener and crash the process.
-    const onError = (): void => void socket.destroy();
-    socket.on('error', onError);
-    this.upgrade(req, socket, head, target.query, onError).catch((err: unknown) => {
-      this.o.onError(err);
-      socket.destroy();
-    });
-    return true;
-  }
-
-  private async upgrade(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    q: URLSearchParams,
-    onError: () => void,
-  ): Promise<void> {
-    const a = await this.authorize(req);
-    if ('status' in a) return abortUpgrade(socket, a.status, a.reason);
-    if (this.closing) return abortUpgrade(socket, 503, 'server closing');
-    if (socket.destroyed) return;
-    this.wss!.handleUpgrade(req, socket, head, (ws) => {
-      socket.off('error', onError);
-      if (this.closing) return void ws.terminate();
-      const c = new WsConnection(this, newConnectionId(), a.user, ws, this.receiveWs);
-      this.open(c, lastEventIdOf(req, q), q.getAll(Q.channel)).catch(this.o.onError);
-    });
+    return this.endpoints.handleUpgrade(req, socket, head);
   }
 
   close(): Promise<void> {
@@ -551,6 +379,6 @@ class Hub<User> implements PushServer<User>, ConnectionHost {
     this.immediate = null;
     this.dirty = [];
     await this.bp.close();
-    this.wss?.close();
+    this.endpoints.close();
   }
 }

@@ -1,0 +1,227 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { Q, T } from '../protocol';
+import type { BaseConnection, ConnectionHost } from './connection';
+import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } from './http';
+import { newConnectionId } from './ids';
+import { LpConnection } from './lp-connection';
+import type { ResolvedOptions } from './options';
+import { corsHeaders, preflightHeaders } from './origins';
+import { SseConnection } from './sse-connection';
+import { WsConnection } from './ws-connection';
+
+type Conn = BaseConnection<any>;
+
+/** What the endpoints need from the push server: a place to register connections and their messages. */
+export interface EndpointHost extends ConnectionHost {
+  /** True once the push server is closing: no new connections. */
+  readonly closed: boolean;
+  /** The connection with this id, during its handshake too. */
+  find(id: string): Conn | undefined;
+  /** Registers a new connection and runs its handshake (joins, replay, hello). */
+  open(c: Conn, lastEventId: string | undefined, channels: string[]): Promise<void>;
+  /** Dispatches what a client sent; throws `BAD_FRAME` when it is not valid. */
+  receive(c: Conn, text: string): void;
+}
+
+type Admission<User> = { user: User } | { status: number; reason: string };
+
+/** The resume point: the header wins, since a native EventSource keeps the first URL on its reconnects. */
+function lastEventIdOf(req: IncomingMessage, q: URLSearchParams): string | undefined {
+  const h = req.headers['last-event-id'];
+  const id = (typeof h === 'string' && h) || q.get(Q.lastEventId);
+  return id || undefined;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : typeof err === 'string' ? err : '');
+
+/**
+ * The HTTP side: turns requests and upgrades for the push path into connections (after the origin
+ * and `authorize` checks), long-polls and sends, and answers everything else with a status and a reason.
+ */
+export class Endpoints<User> {
+  private readonly wss: WebSocketServer | null;
+
+  constructor(
+    private readonly hub: EndpointHost,
+    private readonly o: ResolvedOptions<User>,
+  ) {
+    this.wss = o.websocket
+      ? new WebSocketServer({
+          noServer: true,
+          clientTracking: false,
+          maxPayload: o.maxMessageSize,
+          // Compression costs CPU per connection and opens the door to compression bombs.
+          perMessageDeflate: false,
+        })
+      : null;
+  }
+
+  private readonly receiveWs = (c: Conn, text: string): void => this.hub.receive(c, text);
+
+  private async authorize(req: IncomingMessage): Promise<Admission<User>> {
+    const fn = this.o.authorize;
+    if (!fn) return { user: undefined as User };
+    try {
+      const user = await fn(req);
+      return user === false ? { status: 401, reason: 'unauthorized' } : { user };
+    } catch (err) {
+      const s = (err as { status?: unknown } | null)?.status;
+      if (typeof s === 'number' && Number.isInteger(s) && s >= 400 && s <= 599) {
+        return { status: s, reason: messageOf(err) || STATUS_CODES[s] || 'refused' };
+      }
+      return { status: 401, reason: 'unauthorized' };
+    }
+  }
+
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.hub.closed) return false;
+    const target = splitTarget(req.url);
+    if (!target || target.pathname !== this.o.path) return false;
+    const fail = (err: unknown): void => {
+      this.o.onError(err);
+      if (!res.headersSent) reply(res, 500, 'internal error');
+      else res.destroy();
+    };
+    try {
+      const p = this.route(req, res, target.query);
+      if (p) p.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+    return true;
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> | void {
+    const o = this.o;
+    if (o.origin) {
+      const verdict = o.origin(req);
+      if (verdict === 'refused') return reply(res, 403, 'origin not allowed');
+      if (verdict === 'cors') {
+        if (req.method === 'OPTIONS') {
+          res.writeHead(204, preflightHeaders(req));
+          return void res.end();
+        }
+        // Set now, so that whichever answer follows (stream, poll, 4xx) carries them.
+        for (const [k, v] of Object.entries(corsHeaders(req.headers.origin!))) res.setHeader(k, v!);
+      }
+    }
+    if (req.method === 'POST') return this.post(req, res, q);
+    if (req.method !== 'GET') return reply(res, 405, 'method not allowed', { Allow: 'GET, POST' });
+    const t = q.get(Q.transport);
+    if (t === T.longpoll) {
+      if (!o.longpoll) return reply(res, 404, 'long-poll transport not enabled');
+      const cid = q.get(Q.connection);
+      return cid === null ? this.connectLongPoll(req, res, q) : this.poll(res, cid, q.get(Q.ack));
+    }
+    if (t === T.eventsource || (t === null && /text\/event-stream/i.test(req.headers.accept ?? ''))) {
+      if (!o.eventsource) return reply(res, 404, 'eventsource transport not enabled');
+      return this.connectSse(req, res, q);
+    }
+    if (t === T.websocket) {
+      if (!o.websocket) return reply(res, 404, 'websocket transport not enabled');
+      return reply(res, 426, 'WebSocket upgrade required', { Upgrade: 'websocket', Connection: 'Upgrade' });
+    }
+    return reply(res, 400, t === null ? 'no transport: use t=sse, t=lp or a WebSocket upgrade' : 'unknown transport');
+  }
+
+  private async connectSse(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+    const a = await this.authorize(req);
+    if ('status' in a) return reply(res, a.status, a.reason);
+    if (this.hub.closed) return reply(res, 503, 'server closing');
+    if (req.socket.destroyed) return;
+    const c = new SseConnection(this.hub, newConnectionId(), a.user, req, res, this.o.retryMs);
+    return this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
+  }
+
+  private async connectLongPoll(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+    const a = await this.authorize(req);
+    if ('status' in a) return reply(res, a.status, a.reason);
+    if (this.hub.closed) return reply(res, 503, 'server closing');
+    if (req.socket.destroyed) return;
+    const c = new LpConnection(this.hub, newConnectionId(), a.user, res, this.o);
+    return this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
+  }
+
+  private poll(res: ServerResponse, cid: string, ack: string | null): void {
+    const c = this.hub.find(cid);
+    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
+    if (!(c instanceof LpConnection)) return reply(res, 400, 'not a long-poll connection');
+    if (ack === null || !/^\d{1,15}$/.test(ack)) return reply(res, 400, 'ack must be a non-negative integer');
+    c.onPoll(res, +ack);
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+    const cid = q.get(Q.connection);
+    if (!cid) return reply(res, 400, 'missing cid');
+    // A cross-site form cannot send this type, so it cannot forge sends (no CORS preflight is skipped).
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      return reply(res, 415, 'Content-Type must be application/json');
+    }
+    if (!this.hub.find(cid)) return refuseBody(res, 404, 'unknown or expired connection');
+    let text: string;
+    try {
+      text = await readBody(req, this.o.maxBodySize);
+    } catch (err) {
+      if (err instanceof BodyError) return refuseBody(res, err.status, err.message);
+      throw err;
+    }
+    const c = this.hub.find(cid);
+    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
+    try {
+      this.hub.receive(c, text);
+    } catch (err) {
+      return reply(res, 400, messageOf(err) || 'bad request');
+    }
+    res.writeHead(204);
+    res.end();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (this.hub.closed) return false;
+    const target = splitTarget(req.url);
+    if (!target || target.pathname !== this.o.path) return false;
+    if (!this.wss) {
+      abortUpgrade(socket, 400, 'websocket transport not enabled');
+      return true;
+    }
+    // Browsers send no preflight for WebSocket, so this is the only guard against other sites' pages.
+    if (this.o.origin?.(req) === 'refused') {
+      abortUpgrade(socket, 403, 'origin not allowed');
+      return true;
+    }
+    // Until `ws` takes the socket over, an error on it (a reset while authorize runs) would have no
+    // listener and crash the process.
+    const onError = (): void => void socket.destroy();
+    socket.on('error', onError);
+    this.upgrade(req, socket, head, target.query, onError).catch((err: unknown) => {
+      this.o.onError(err);
+      socket.destroy();
+    });
+    return true;
+  }
+
+  private async upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    q: URLSearchParams,
+    onError: () => void,
+  ): Promise<void> {
+    const a = await this.authorize(req);
+    if ('status' in a) return abortUpgrade(socket, a.status, a.reason);
+    if (this.hub.closed) return abortUpgrade(socket, 503, 'server closing');
+    if (socket.destroyed) return;
+    this.wss!.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onError);
+      if (this.hub.closed) return void ws.terminate();
+      const c = new WsConnection(this.hub, newConnectionId(), a.user, ws, this.receiveWs);
+      this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel)).catch(this.o.onError);
+    });
+  }
+
+  close(): void {
+    this.wss?.close();
+  }
+}
