@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Listens on 127.0.0.1 on a free port and returns the port. */
-export function listen(server: http.Server): Promise<number> {
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+/** Listens on 127.0.0.1 on `port` (default: a free one) and returns the port. */
+export function listen(server: http.Server, port = 0): Promise<number> {
+  return new Promise((r) => server.listen(port, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
 }
 
 /** Closes the server and every connection still open on it. */

@@ -11,8 +11,9 @@ type ServerOptions = Omit<Parameters<typeof createPushServer>[0], 'server'>;
  * 403 as a corporate proxy does; `gate.sse = false` / `gate.lp = false` answer those with 502 (a 403
  * on an HTTP request would be fatal by design).
  */
-export async function startPush(options: ServerOptions = {}) {
-  const push = createPushServer({ path: '/push', ...options });
+export async function startPush(options: ServerOptions & { port?: number } = {}) {
+  const { port: fixed, ...serverOptions } = options;
+  const push = createPushServer({ path: '/push', ...serverOptions });
   const gate = { ws: true, sse: true, lp: true };
   const server = http.createServer((req, res) => {
     const t = new URL(req.url!, 'http://x').searchParams.get('t');
@@ -29,7 +30,7 @@ export async function startPush(options: ServerOptions = {}) {
     }
     if (!push.handleUpgrade(req, socket, head)) socket.destroy();
   });
-  const port = await listen(server);
+  const port = await listen(server, fixed);
   const url = `http://127.0.0.1:${port}/push`;
   const clients: PushClient<any>[] = [];
   return {
