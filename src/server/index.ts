@@ -7,6 +7,7 @@
  */
 export { createPushServer } from './push-server';
 export { memoryBackplane, type MemoryBackplaneOptions } from './memory-backplane';
+export { redisBackplane, type RedisBackplaneOptions, type RedisClientLike } from './redis-backplane';
 export type { Backplane, BackplaneEntry } from './backplane';
 export type { AllowOrigins } from './origins';
 export type {
