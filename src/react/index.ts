@@ -13,6 +13,7 @@ import {
   useInsertionEffect,
   useRef,
   useSyncExternalStore,
+  type ReactElement,
   type ReactNode,
 } from 'react';
 import { PushClient, type Meta, type PushClientOptions, type PushUrl, type Status } from '../index';
@@ -79,7 +80,7 @@ export interface PushProviderProps {
  * so never in server rendering) and closes when the last one unmounts. Under StrictMode's double
  * mounting the close is put off until after the remount, so exactly one connection stays open.
  */
-export function PushProvider({ url, options, children }: PushProviderProps) {
+export function PushProvider({ url, options, children }: PushProviderProps): ReactElement {
   const key = JSON.stringify(url);
   let e = pool.get(key);
   if (!e) pool.set(key, (e = { c: new PushClient(url, { ...options, autoConnect: false }), n: 0 }));
