@@ -101,7 +101,7 @@ export function bindingEntry(name: string): string | undefined {
 export function contributors(m: Metafile): { file: string; bytes: number }[] {
   const out = Object.values(m.outputs)[0];
   return Object.entries(out.inputs)
-    .map(([file, v]) => ({ file, bytes: v.bytesInOutput }))
+    .map(([file, v]) => ({ file: file.replace(/^.*node_modules\//, 'node_modules/'), bytes: v.bytesInOutput }))
     .sort((a, b) => b.bytes - a.bytes);
 }
 
