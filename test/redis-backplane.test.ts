@@ -5,8 +5,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { redisBackplane, type Backplane, type BackplaneEntry, type RedisBackplaneOptions } from '../src/server';
-import { startRedis, type RedisServer } from './helpers/redis';
-import { until } from './helpers/net';
+import { startProxy, startRedis, type RedisServer } from './helpers/redis';
+import { sleep, until } from './helpers/net';
 
 let redis: RedisServer;
 let open: Backplane[] = [];
@@ -127,7 +127,7 @@ describe('redisBackplane', () => {
   });
 
   it('bounds history with MAXLEN ~ by default', async () => {
-    const a = await start({ maxLen: 100 });
+    const a = await start({ maxLen: 100, onError: () => {} }); // its own reader falls behind: reported
     const ps: Promise<string>[] = [];
     for (let i = 0; i < 1000; i++) ps.push(a.bp.publish({ event: 'n', data: String(i) }));
     const ids = await Promise.all(ps);
@@ -189,6 +189,32 @@ describe('redisBackplane', () => {
     expect(client.isOpen).toBe(true);
     expect(await client.ping()).toBe('PONG');
     await client.close();
+  });
+
+  it('reports a reader so late that MAXLEN trimmed entries before it read them', async () => {
+    const a = await start({ maxLen: 5, approximate: false });
+    // B's reader reaches Redis through 200 ms of latency each way.
+    const slow = await startProxy(redis.port, { latencyMs: 200 });
+    const client = createClient({ url: redis.url });
+    client.on('error', () => {});
+    client.duplicate = (() => createClient({ url: `redis://127.0.0.1:${slow.port}` })) as never;
+    const errors: unknown[] = [];
+    try {
+      const b = await start({ client, url: undefined, stream: a.stream, onError: (e) => errors.push(e) });
+      await sleep(300); // B's first XREAD has reached Redis
+      await publishMany(a.bp, 0, 30);
+      await until(() => b.got.at(-1)?.data === '29', 5000, 'delivery');
+      const got = b.got.map((e) => +e.data);
+      // B read the first entry, then the stream only after the next ones had been trimmed.
+      expect(got.length).toBeLessThan(30);
+      expect(got.slice(1)).toEqual(Array.from({ length: got.length - 1 }, (_, i) => 30 - got.length + 1 + i));
+      expect(errors).toHaveLength(1);
+      expect(String(errors[0])).toContain(`${30 - got.length} entries were trimmed`);
+    } finally {
+      await Promise.all(open.splice(0).map((x) => x.close()));
+      await client.close().catch(() => {});
+      await slow.close();
+    }
   });
 
   it('rejects publishes after close', async () => {

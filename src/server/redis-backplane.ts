@@ -311,6 +311,24 @@ class RedisBackplane implements Backplane {
     return cmpId(x, y);
   }
 
+  /**
+   * Within an epoch the ids have no holes, so an entry that is not the one right after the cursor
+   * means that this process read the stream so late that MAXLEN trimmed entries before it got to
+   * them: its connections missed those. That is reported, so that maxLen can be raised.
+   */
+  private checkContinuity(first: string): void {
+    const at = parseId(this.cursor);
+    const next = parseId(first);
+    if (!at || !next || at.ms !== next.ms || next.seq === at.seq + 1n) return;
+    this.report(
+      new PushError(
+        'SEND_FAILED',
+        `this process read stream ${this.key} too late: ${next.seq - at.seq - 1n} entries were trimmed ` +
+          `(maxLen ${this.maxLen}) before it could hand them on`,
+      ),
+    );
+  }
+
   /** The XREAD BLOCK loop: hands every new stream entry on, in stream order, until closed. */
   private async read(): Promise<void> {
     let failures = 0;
@@ -339,6 +357,7 @@ class RedisBackplane implements Backplane {
         continue;
       }
       if (this.closed) return;
+      if (page.length) this.checkContinuity(page[0].id);
       for (const s of page) {
         this.cursor = s.id;
         const ms = s.id.slice(0, s.id.indexOf('-'));
