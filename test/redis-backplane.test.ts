@@ -2,7 +2,7 @@
  * The Redis backplane on its own, against a real redis-server: ids, order across processes,
  * replay and its gaps, MAXLEN, a wiped stream, a restart, a Redis that goes away and comes back.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { redisBackplane, type Backplane, type BackplaneEntry, type RedisBackplaneOptions } from '../src/server';
 import { startProxy, startRedis, type RedisServer } from './helpers/redis';
@@ -12,11 +12,17 @@ let redis: RedisServer;
 let open: Backplane[] = [];
 let n = 0;
 
-beforeAll(async () => {
-  redis = await startRedis();
+// Started once per file; awaited by every test, so that without redis-server each test fails (never skips).
+let starting: Promise<RedisServer>;
+beforeAll(() => {
+  starting = startRedis();
+  starting.catch(() => {});
+});
+beforeEach(async () => {
+  redis = await starting;
 });
 afterAll(async () => {
-  await redis?.stop();
+  await (await starting.catch(() => null))?.stop();
 });
 afterEach(async () => {
   await Promise.all(open.splice(0).map((b) => b.close()));

@@ -3,7 +3,7 @@
  * one Redis stream, Node PushClients on every transport, and a TCP proxy in front that moves a
  * client from one process to the other in the middle of a stream.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { PushClient } from '../src/node';
 import type { TransportName } from '../src';
@@ -25,11 +25,17 @@ let redis: RedisServer;
 let n = 0;
 const cleanups: (() => unknown)[] = [];
 
-beforeAll(async () => {
-  redis = await startRedis();
+// Started once per file; awaited by every test, so that without redis-server each test fails (never skips).
+let starting: Promise<RedisServer>;
+beforeAll(() => {
+  starting = startRedis();
+  starting.catch(() => {});
+});
+beforeEach(async () => {
+  redis = await starting;
 });
 afterAll(async () => {
-  await redis?.stop();
+  await (await starting.catch(() => null))?.stop();
 });
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
