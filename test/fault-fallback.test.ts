@@ -109,8 +109,9 @@ describe('dead connections', () => {
     c.on('n', (d: number) => got.push(d));
     await s.push.publish('n', 0);
     await until(() => got.length === 1, 3000, 'first event');
+    // every open stream (for long-poll: the poll being held) now passes nothing, and stays open
+    await until(() => p.freeze() > 0, 3000, 'a stream to freeze');
     const t0 = performance.now();
-    p.freeze(); // every open connection now passes nothing, and stays open
     await s.push.publish('n', 1); // lost on the frozen connection, replayed on the new one
     const detected = await new Promise<number>((r) => c.lifecycle.on('reconnecting', () => r(performance.now() - t0)));
     await until(() => got.length === 2, 5000, 'the event after the replacement');
