@@ -23,13 +23,14 @@
 import os from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { readFile } from 'node:fs/promises';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { Server as SocketIoServer, type Socket } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createPushServer } from '../src/server/index';
 import { haveChromium, launch, type Browser } from './lib/chromium';
 import { root } from './lib/size';
+import { whatIf } from './lib/whatif';
+import { clientCost } from './lib/client-cost';
 import { isMain, median, table, type Cell } from './lib/table';
 import { deferred, json, listen, now, readJson, sleep, tick, within } from './lib/util';
 
@@ -105,28 +106,12 @@ function plan(): RunSpec[] {
   return runs;
 }
 
-/**
- * BENCH_WHATIF=sse-cr: measure a proposed client change without touching src/ — the SSE parser
- * looks for CR once per chunk instead of once per line (today each line scans the rest of the chunk).
- */
+/** BENCH_WHATIF=sse-cr (see bench/lib/whatif.ts): push-client cases also run patched, in the same rounds. */
 const WHATIF = WHATIF_LIST;
-const whatIf: Plugin = {
-  name: 'what-if',
-  setup(b) {
-    if (!WHATIF.includes('sse-cr')) return;
-    b.onLoad({ filter: /src[\\/]protocol[\\/]sse\.ts$/ }, async (args) => {
-      const src = await readFile(args.path, 'utf8');
-      const from = "      let nl = buf.indexOf('\\n', start);\n      const cr = buf.indexOf('\\r', start);";
-      const to = "      let nl = buf.indexOf('\\n', start);\n      if (cr >= 0 && cr < start) cr = buf.indexOf('\\r', start);";
-      if (!src.includes(from)) throw new Error('what-if sse-cr: src/protocol/sse.ts changed, patch no longer applies');
-      return { contents: src.replace(from, to).replace('    let start = 0;\n    for (;;) {', "    let start = 0;\n    let cr = buf.indexOf('\\r');\n    for (;;) {"), loader: 'ts' };
-    });
-  },
-};
 
 async function bundlePage(patched = false): Promise<string> {
   const r = await build({
-    plugins: patched ? [whatIf] : [],
+    plugins: patched ? [whatIf(WHATIF)] : [],
     entryPoints: ['bench/browser/page.ts'],
     absWorkingDir: root,
     bundle: true,
@@ -458,6 +443,19 @@ export async function run(): Promise<Record<string, any>> {
   });
   console.log(`\nConnect time (construction to open), clock correction, errors; load average at round starts: ${load.map((l) => l.toFixed(2)).join(', ')}\n`);
   console.log(table(['client / transport', 'connect ms', 'clock offset ms', 'probe rtt ms', 'errors'], conn, ['l', 'r', 'r', 'r', 'l']));
+
+  // The client's own JS per event, without browser, server or sockets: what bounds its ratio to raw.
+  const cost = await clientCost(WHATIF);
+  const base = cost[0];
+  console.log(`\n## push-client's own JavaScript per event (Node ${process.version}, fake transports, best of 5; µs per event)\n`);
+  console.log(
+    table(
+      ['path', 'small JSON µs', '× raw', '4 KiB JSON µs', '× raw'],
+      cost.map((c) => [c.path, c.small.toFixed(2), (c.small / base.small).toFixed(1), c.large.toFixed(2), (c.large / base.large).toFixed(1)]),
+      ['l', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  out.clientCost = cost;
   return out;
 }
 
