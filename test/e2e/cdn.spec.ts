@@ -1,0 +1,88 @@
+/**
+ * The CDN build: examples/cdn.html, a plain HTML page with `<script src="/push-client.min.js">`
+ * (dist/push-client.min.js, as unpkg and jsDelivr serve it) and an inline classic script using the
+ * global `new PushClient(url)`, no module and no build step. Events arrive in Chromium over each
+ * transport, and sends reach the server.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from '@playwright/test';
+import { expect, ROOT, test, type TestServer } from './fixtures';
+
+const MIN_JS = path.join(ROOT, 'dist/push-client.min.js');
+const long = { timeout: 20_000 };
+
+test.describe.configure({ timeout: 60_000 });
+
+test.beforeAll(() => {
+  if (!existsSync(MIN_JS)) {
+    throw new Error('dist/push-client.min.js is missing: run `npm run build` first (`npm test` builds before the e2e tests)');
+  }
+});
+
+async function open(page: Page, server: TestServer, query: string): Promise<string[]> {
+  await server.file('/push-client.min.js', MIN_JS);
+  await server.file('/', 'examples/cdn.html');
+  const scripts: string[] = [];
+  page.on('request', (r) => {
+    if (r.resourceType() === 'script') scripts.push(new URL(r.url()).pathname);
+  });
+  await page.goto(server.origin + '/' + query);
+  return scripts;
+}
+
+for (const transport of ['websocket', 'eventsource', 'longpoll'] as const) {
+  test(`a <script> tag page receives events over ${transport} and sends to the server`, async ({ page, server }) => {
+    const scripts = await open(page, server, `?transport=${transport}`);
+    await expect(page.locator('#state')).toHaveText('open', long);
+    await expect(page.locator('#transport')).toHaveText(transport);
+    await expect.poll(() => server.push.connections.map((c) => c.transport), long).toEqual([transport]);
+    // Forced means forced: no WebSocket attempt on the other transports.
+    expect(server.upgrades).toBe(transport === 'websocket' ? 1 : 0);
+
+    await server.push.publish('price', { symbol: 'ACME', px: 1 });
+    await server.push.publish('news', 'plain text');
+    await server.push.publish('price', { symbol: 'ACME', px: 2 });
+    // Newest first.
+    await expect(page.locator('#events li')).toHaveText([
+      `price {"symbol":"ACME","px":2} (${transport})`,
+      `news "plain text" (${transport})`,
+      `price {"symbol":"ACME","px":1} (${transport})`,
+    ]);
+
+    const got: [string, unknown, string][] = [];
+    server.push.onMessage((event, data, conn) => got.push([event, data, conn.transport]));
+    await page.evaluate(() => (window as any).client.send('hello', { from: 'script tag' }));
+    await expect.poll(() => got, long).toEqual([['hello', { from: 'script tag' }, transport]]);
+
+    // The only script is the minified file: a classic script that set the globals.
+    expect(scripts).toEqual(['/push-client.min.js']);
+    expect(
+      await page.evaluate(() => {
+        const P = (window as any).PushClient;
+        return {
+          PushClient: typeof P,
+          PushError: typeof P.PushError,
+          name: P.name,
+          modules: document.querySelectorAll('script[type="module"]').length,
+          instance: (window as any).client instanceof P,
+        };
+      }),
+    ).toEqual({ PushClient: 'function', PushError: 'function', name: 'PushClient', modules: 0, instance: true });
+  });
+}
+
+test('without options the script tag page connects over WebSocket first, and recovers from a dropped connection', async ({ page, server }) => {
+  await open(page, server, '');
+  await expect(page.locator('#state')).toHaveText('open', long);
+  await expect(page.locator('#transport')).toHaveText('websocket');
+  await server.push.publish('price', { symbol: 'ACME', px: 1 });
+  await expect(page.locator('#events li')).toHaveCount(1);
+
+  for (const c of server.push.connections) c.close();
+  await expect(page.locator('#state')).toHaveText('reconnecting', long);
+  await expect(page.locator('#state')).toHaveText('open', long);
+  await server.push.publish('price', { symbol: 'ACME', px: 2 });
+  await expect(page.locator('#events li').first()).toHaveText('price {"symbol":"ACME","px":2} (websocket)');
+  await expect(page.locator('#events li')).toHaveCount(2);
+});

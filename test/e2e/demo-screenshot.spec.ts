@@ -1,0 +1,78 @@
+/**
+ * The README's screenshot, docs/demo.png: the demo page after a few seconds on each transport, a
+ * cut and some chat, taken by this test so that it shows what the demo does now.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Locator, Page } from '@playwright/test';
+import { startDemo, type Demo } from '../../examples/server';
+import { expect, ROOT, test as base } from './fixtures';
+
+const test = base.extend<{ demo: Demo }>({
+  // eslint-disable-next-line no-empty-pattern
+  demo: async ({}, use) => {
+    const demo = await startDemo({ port: 0, log: false });
+    await use(demo);
+    await demo.close();
+  },
+});
+
+// Tracing records a screencast: on a busy 2-core machine that alone shows in the latency figures.
+test.use({ trace: 'off' });
+test.describe.configure({ timeout: 150_000 });
+const long = { timeout: 30_000 };
+
+const num = async (l: Locator) => Number((await l.textContent())!.replace(/[^\d.-]/g, ''));
+
+async function openPage(page: Page, demo: Demo, query = ''): Promise<void> {
+  await page.goto(demo.url + query);
+  await expect(page.locator('#state')).toHaveText('open', long);
+}
+
+async function force(page: Page, mode: string, expected = mode): Promise<void> {
+  await page.locator(`[data-mode="${mode}"]`).click();
+  await expect(page.locator('#transport')).toHaveText(expected, long);
+  await expect(page.locator('#state')).toHaveText('open', long);
+}
+
+async function grows(page: Page, transport: string, n: number): Promise<void> {
+  const cell = page.locator(`#stats tr[data-transport="${transport}"] .count`);
+  const before = await num(cell);
+  await expect.poll(() => num(cell), { ...long, message: `events over ${transport}` }).toBeGreaterThanOrEqual(before + n);
+}
+
+test('screenshot for the README (docs/demo.png)', async ({ page, demo }) => {
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await openPage(page, demo, '?name=ada');
+  const bob = await page.context().newPage();
+  await openPage(bob, demo, '?name=bob');
+  const say = async (p: Page, text: string) => {
+    await p.locator('#text').fill(text);
+    await p.locator('#text').press('Enter');
+  };
+
+  // A few seconds on each transport, so that the chart shows all three, a cut, and some chat.
+  await grows(page, 'websocket', 30);
+  await force(page, 'eventsource');
+  await say(bob, 'anyone on SSE?');
+  await grows(page, 'eventsource', 30);
+  await force(page, 'longpoll');
+  await say(page, 'me, now on long-poll');
+  await grows(page, 'longpoll', 30);
+  const opens = await page.locator('#log li[data-kind="open"]').count();
+  await page.locator('#cut').click();
+  await expect(page.locator('#log li[data-kind="open"]')).toHaveCount(opens + 1, long);
+  await expect(page.locator('#log li[data-kind="open"]').first()).toContainText('resumed after id');
+  await grows(page, 'longpoll', 10);
+  await force(page, 'auto', 'websocket');
+  await say(bob, 'cut, and not one tick missed');
+  await grows(page, 'websocket', 30);
+  await expect(page.locator('#missed')).toHaveText('0');
+  await expect(page.locator('#dups')).toHaveText('0');
+  // The chart samples once a second: let it draw the latest second.
+  await page.waitForTimeout(1200);
+
+  const file = path.join(ROOT, 'docs/demo.png');
+  mkdirSync(path.dirname(file), { recursive: true });
+  await page.screenshot({ path: file });
+});
