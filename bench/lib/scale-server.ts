@@ -22,6 +22,9 @@ const push = createPushServer({
   // Heartbeats off for the few minutes this runs: the raw clients do not answer pings.
   heartbeatMs: 600_000,
   pollTimeout: 600_000,
+  // Every raw client comes from 127.0.0.1, by the thousand: no connection limits here.
+  maxConnections: Infinity,
+  maxConnectionsPerIp: Infinity,
   onError: () => {},
 });
 const port = await listen(http);

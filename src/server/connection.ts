@@ -30,6 +30,8 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
    * the meantime is lost; `null` once the connection is open.
    */
   held: HeldEntry[] | null = [];
+  /** Characters in `held`, bounded by `maxBufferedBytes`. */
+  heldBytes = 0;
   /**
    * The newest id the client has after its replay. A backplane's live feed may lag behind its
    * history (Redis), so live entries up to this id can still arrive; they are dropped. Cleared at
@@ -43,6 +45,10 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
   dirty = false;
   /** Serializes join/leave so that a leave cannot overtake the join before it. */
   control: Promise<void> = Promise.resolve();
+  /** Gives back this connection's slot under the connection limits; called once, when it is detached. */
+  freeSlot?: () => void;
+  /** `identify(user)`, kept when `authorize` is set, to check the requests that name this connection. */
+  identity?: string;
 
   constructor(
     protected readonly host: ConnectionHost,

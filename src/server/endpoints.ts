@@ -7,6 +7,7 @@ import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } fro
 import { newConnectionId } from './ids';
 import { LpConnection } from './lp-connection';
 import type { ResolvedOptions } from './options';
+import { ConnectionLimits, LIMIT_RETRY_AFTER, type Refusal } from './limits';
 import { corsHeaders, preflightHeaders } from './origins';
 import { SseConnection } from './sse-connection';
 import { WsConnection } from './ws-connection';
@@ -25,7 +26,17 @@ export interface EndpointHost extends ConnectionHost {
   receive(c: Conn, text: string): void;
 }
 
-type Admission<User> = { user: User } | { status: number; reason: string };
+type Admission<User> = { user: User } | Refusal;
+
+/** A new connection that passed the limits and `authorize`. */
+interface Admitted<User> {
+  user: User;
+  identity?: string;
+  /** Gives the slot back under the connection limits; the connection calls it when it ends. */
+  release: () => void;
+}
+
+const LIMITED = { 'Retry-After': LIMIT_RETRY_AFTER };
 
 /** The resume point: the header wins, since a native EventSource keeps the first URL on its reconnects. */
 function lastEventIdOf(req: IncomingMessage, q: URLSearchParams): string | undefined {
@@ -42,6 +53,7 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
  */
 export class Endpoints<User> {
   private readonly wss: WebSocketServer | null;
+  private readonly limits: ConnectionLimits;
 
   constructor(
     private readonly hub: EndpointHost,
@@ -56,15 +68,21 @@ export class Endpoints<User> {
           perMessageDeflate: false,
         })
       : null;
+    this.limits = new ConnectionLimits(o.maxConnections, o.maxConnectionsPerIp);
+  }
+
+  /** Connections counted under the limits now. */
+  get counted(): number {
+    return this.limits.size;
   }
 
   private readonly receiveWs = (c: Conn, text: string): void => this.hub.receive(c, text);
 
-  private async authorize(req: IncomingMessage): Promise<Admission<User>> {
+  private async authorize(req: IncomingMessage, conn?: Conn): Promise<Admission<User>> {
     const fn = this.o.authorize;
     if (!fn) return { user: undefined as User };
     try {
-      const user = await fn(req);
+      const user = await fn(req, conn);
       return user === false ? { status: 401, reason: 'unauthorized' } : { user };
     } catch (err) {
       const s = (err as { status?: unknown } | null)?.status;
@@ -73,6 +91,52 @@ export class Endpoints<User> {
       }
       return { status: 401, reason: 'unauthorized' };
     }
+  }
+
+  private clientIp(req: IncomingMessage): string {
+    try {
+      return String(this.o.clientIp(req));
+    } catch (err) {
+      this.o.onError(err);
+      return req.socket.remoteAddress ?? '';
+    }
+  }
+
+  /**
+   * Admits a new connection: a slot under the connection limits (taken first, so that a flood is
+   * refused without running `authorize`), then `authorize`. On refusal it answers through `refuse`
+   * and resolves `null`.
+   */
+  private async admit(
+    req: IncomingMessage,
+    refuse: (status: number, reason: string, headers?: Record<string, string>) => void,
+  ): Promise<Admitted<User> | null> {
+    const slot = this.limits.take(this.clientIp(req));
+    if (typeof slot !== 'function') {
+      refuse(slot.status, slot.reason, LIMITED);
+      return null;
+    }
+    try {
+      const a = await this.authorize(req);
+      if ('status' in a) refuse(a.status, a.reason);
+      else if (this.hub.closed) refuse(503, 'server closing');
+      else return { user: a.user, identity: this.o.authorize ? String(this.o.identify(a.user)) : undefined, release: slot };
+    } catch (err) {
+      slot();
+      throw err;
+    }
+    slot();
+    return null;
+  }
+
+  /**
+   * With `authorize` set, a request that names an existing connection (a poll, a send) must pass it
+   * too, as the same identity: `null` when it does, else the refusal.
+   */
+  private async recheck(req: IncomingMessage, c: Conn): Promise<Refusal | null> {
+    const a = await this.authorize(req, c);
+    if ('status' in a) return a;
+    return String(this.o.identify(a.user)) === c.identity ? null : { status: 403, reason: 'connection belongs to another identity' };
   }
 
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
@@ -113,7 +177,7 @@ export class Endpoints<User> {
     if (t === T.longpoll) {
       if (!o.longpoll) return reply(res, 404, 'long-poll transport not enabled');
       const cid = q.get(Q.connection);
-      return cid === null ? this.connectLongPoll(req, res, q) : this.poll(res, cid, q.get(Q.ack));
+      return cid === null ? this.connectLongPoll(req, res, q) : this.poll(req, res, cid, q.get(Q.ack));
     }
     if (t === T.eventsource || (t === null && /text\/event-stream/i.test(req.headers.accept ?? ''))) {
       if (!o.eventsource) return reply(res, 404, 'eventsource transport not enabled');
@@ -127,28 +191,36 @@ export class Endpoints<User> {
   }
 
   private async connectSse(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
-    const a = await this.authorize(req);
-    if ('status' in a) return reply(res, a.status, a.reason);
-    if (this.hub.closed) return reply(res, 503, 'server closing');
-    if (req.socket.destroyed) return;
+    const a = await this.admit(req, (status, reason, headers) => reply(res, status, reason, headers));
+    if (!a) return;
+    if (req.socket.destroyed) return a.release();
     const c = new SseConnection(this.hub, newConnectionId(), a.user, req, res, this.o.retryMs);
+    c.identity = a.identity;
+    c.freeSlot = a.release;
     return this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
   }
 
   private async connectLongPoll(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
-    const a = await this.authorize(req);
-    if ('status' in a) return reply(res, a.status, a.reason);
-    if (this.hub.closed) return reply(res, 503, 'server closing');
-    if (req.socket.destroyed) return;
+    const a = await this.admit(req, (status, reason, headers) => reply(res, status, reason, headers));
+    if (!a) return;
+    if (req.socket.destroyed) return a.release();
     const c = new LpConnection(this.hub, newConnectionId(), a.user, res, this.o);
+    c.identity = a.identity;
+    c.freeSlot = a.release;
     return this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
   }
 
-  private poll(res: ServerResponse, cid: string, ack: string | null): void {
+  private async poll(req: IncomingMessage, res: ServerResponse, cid: string, ack: string | null): Promise<void> {
     const c = this.hub.find(cid);
     if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
     if (!(c instanceof LpConnection)) return reply(res, 400, 'not a long-poll connection');
     if (ack === null || !/^\d{1,15}$/.test(ack)) return reply(res, 400, 'ack must be a non-negative integer');
+    if (this.o.authorize) {
+      const refused = await this.recheck(req, c);
+      if (refused) return reply(res, refused.status, refused.reason);
+      if (c.closed) return reply(res, 404, 'unknown or expired connection');
+      if (req.socket.destroyed) return;
+    }
     c.onPoll(res, +ack);
   }
 
@@ -159,7 +231,12 @@ export class Endpoints<User> {
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
       return reply(res, 415, 'Content-Type must be application/json');
     }
-    if (!this.hub.find(cid)) return refuseBody(res, 404, 'unknown or expired connection');
+    const claimed = this.hub.find(cid);
+    if (!claimed) return refuseBody(res, 404, 'unknown or expired connection');
+    if (this.o.authorize) {
+      const refused = await this.recheck(req, claimed);
+      if (refused) return refuseBody(res, refused.status, refused.reason);
+    }
     let text: string;
     try {
       text = await readBody(req, this.o.maxBodySize);
@@ -168,7 +245,7 @@ export class Endpoints<User> {
       throw err;
     }
     const c = this.hub.find(cid);
-    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
+    if (!c || c.closed || c !== claimed) return reply(res, 404, 'unknown or expired connection');
     try {
       this.hub.receive(c, text);
     } catch (err) {
@@ -209,14 +286,18 @@ export class Endpoints<User> {
     q: URLSearchParams,
     onError: () => void,
   ): Promise<void> {
-    const a = await this.authorize(req);
-    if ('status' in a) return abortUpgrade(socket, a.status, a.reason);
-    if (this.hub.closed) return abortUpgrade(socket, 503, 'server closing');
-    if (socket.destroyed) return;
+    const a = await this.admit(req, (status, reason, headers) => abortUpgrade(socket, status, reason, headers));
+    if (!a) return;
+    if (socket.destroyed) return a.release();
+    // `ws` may refuse the handshake itself (a bad key or version) and never call back: the slot
+    // goes back when the socket closes, whoever closes it.
+    socket.once('close', a.release);
     this.wss!.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onError);
       if (this.hub.closed) return void ws.terminate();
       const c = new WsConnection(this.hub, newConnectionId(), a.user, ws, this.receiveWs);
+      c.identity = a.identity;
+      c.freeSlot = a.release;
       this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel)).catch(this.o.onError);
     });
   }

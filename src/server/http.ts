@@ -17,12 +17,14 @@ export function reply(res: ServerResponse, status: number, reason: string, heade
 }
 
 /** Refuses an upgrade with a plain HTTP answer on the raw socket, then closes it. */
-export function abortUpgrade(socket: Duplex, status: number, reason: string): void {
+export function abortUpgrade(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
   if (socket.writable) {
+    let extra = '';
+    for (const k in headers) extra += `${k}: ${headers[k]}\r\n`;
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
         'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+        `${extra}Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
     );
   }
   // end() flushes first; destroy covers a peer that never reads, so the socket cannot linger.

@@ -22,6 +22,10 @@ export interface ResolvedOptions<User> {
   /** `null` when `allowOrigins` was not given. */
   origin: ((req: IncomingMessage) => OriginVerdict) | null;
   authorize: PushServerOptions<User>['authorize'];
+  identify: (user: User) => string;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  clientIp: (req: IncomingMessage) => string;
   onJoin: PushServerOptions<User>['onJoin'];
   onError: (error: unknown) => void;
 }
@@ -37,6 +41,15 @@ function num(name: string, value: number | undefined, fallback: number, min: num
   return value;
 }
 
+/** A connection limit: a positive integer, or `Infinity` for none. */
+function limit(name: string, value: number | undefined, fallback: number): number {
+  if (value === Infinity) return value;
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= 0x7fffffff)) {
+    throw new PushError('BAD_OPTION', `${name} must be a positive integer or Infinity`);
+  }
+  return value ?? fallback;
+}
+
 /** Fills in defaults; throws `BAD_OPTION` naming the first invalid option. */
 export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOptions<User> {
   const path = o.path ?? '/push';
@@ -47,7 +60,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
   if (!Array.isArray(transports) || transports.some((t) => !TRANSPORTS.includes(t))) {
     throw new PushError('BAD_OPTION', 'transports must list websocket, eventsource or longpoll');
   }
-  for (const f of ['authorize', 'onJoin', 'onError'] as const) {
+  for (const f of ['authorize', 'identify', 'clientIp', 'onJoin', 'onError'] as const) {
     if (o[f] !== undefined && typeof o[f] !== 'function') throw new PushError('BAD_OPTION', f + ' must be a function');
   }
   const pollTimeout = num('pollTimeout', o.pollTimeout, 25_000, 1);
@@ -66,6 +79,10 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
     backplane: o.backplane ?? memoryBackplane({ history: o.history ?? 1000 }),
     origin: o.allowOrigins === undefined ? null : originCheck(o.allowOrigins),
     authorize: o.authorize,
+    identify: o.identify ?? ((user) => String(JSON.stringify(user))),
+    maxConnections: limit('maxConnections', o.maxConnections, 10_000),
+    maxConnectionsPerIp: limit('maxConnectionsPerIp', o.maxConnectionsPerIp, 1000),
+    clientIp: o.clientIp ?? ((req) => req.socket.remoteAddress ?? ''),
     onJoin: o.onJoin,
     onError: o.onError ?? ((e) => console.error('push-client/server:', e)),
   };

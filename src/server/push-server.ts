@@ -170,14 +170,14 @@ class Hub<User> implements PushServer<User>, EndpointHost {
       const c = this.byId.get(e.target);
       if (!c) return;
       const block = encodeEvent(e.event, e.data, undefined, e.channel);
-      if (c.held) c.held.push({ entry: e, block });
+      if (c.held) this.hold(c, e, block);
       else c.push(block);
       return;
     }
     const members = e.channel === undefined ? this.live : this.rooms.get(e.channel);
     if (!members?.size && !this.opening.size) return;
     const block = encodeEvent(e.event, e.data, e.id, e.channel);
-    for (const c of this.opening) c.held!.push({ entry: e, block });
+    for (const c of this.opening) this.hold(c, e, block);
     if (!members) return;
     const except = e.except;
     let skip: string | undefined;
@@ -191,6 +191,15 @@ class Hub<User> implements PushServer<User>, EndpointHost {
       c.push(c.id === except ? (skip ??= encodeEvent(HEARTBEAT, '', e.id)) : block);
     }
   };
+
+  /**
+   * Keeps a live entry for a connection whose handshake runs. A handshake that never ends (an
+   * `onJoin` or backplane that hangs) would keep them all: past `maxBufferedBytes` it is dropped.
+   */
+  private hold(c: Conn, entry: BackplaneEntry, block: string): void {
+    c.held!.push({ entry, block });
+    if ((c.heldBytes += block.length) > this.maxBufferedBytes) c.close();
+  }
 
   schedule(c: Conn): void {
     this.dirty.push(c);
@@ -213,6 +222,8 @@ class Hub<User> implements PushServer<User>, EndpointHost {
   };
 
   detach(c: Conn): void {
+    c.freeSlot?.();
+    c.freeSlot = undefined;
     this.byId.delete(c.id);
     this.opening.delete(c);
     if (this.live.delete(c)) this.snapshot = null;

@@ -13,6 +13,8 @@ const SSE_HEADERS = {
 /** A connection over a Server-Sent Events response. */
 export class SseConnection<User = unknown> extends BaseConnection<User> {
   private wrote = false;
+  /** Bytes the socket had passed to the kernel at the last heartbeat if some were waiting then, else -1. */
+  private flushed = -1;
 
   constructor(
     host: ConnectionHost,
@@ -46,6 +48,20 @@ export class SseConnection<User = unknown> extends BaseConnection<User> {
   }
 
   heartbeat(): void {
+    // A peer that read nothing for a whole heartbeat interval while bytes were waiting for it is
+    // dead or stuck (a network that dropped it silently, a frozen process): drop it, as a WebSocket
+    // without pong is dropped. The client reconnects and resumes from history.
+    const socket = this.res.socket;
+    if (socket) {
+      const waiting = socket.writableLength;
+      const flushed = socket.bytesWritten - waiting;
+      if (waiting > 0 && flushed === this.flushed) {
+        this.gone();
+        this.res.destroy();
+        return;
+      }
+      this.flushed = waiting > 0 ? flushed : -1;
+    }
     if (!this.wrote) this.push(HEARTBEAT_BLOCK);
     this.wrote = false;
   }

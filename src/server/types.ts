@@ -81,8 +81,43 @@ export interface PushServerOptions<User = unknown> {
    * Decides whether a request may connect, before any stream starts, on every transport. Returning
    * `false` or throwing refuses with 401 (or the thrown error's `status`, with its message as the
    * reason). Any other result becomes `conn.user`.
+   *
+   * It runs again on every request that names an existing connection by its id: each long-poll poll
+   * and each HTTP send (SSE and long-poll clients send with `POST ?cid=`). There `conn` is that
+   * connection, a refusal answers with the same status, and the result must have the same
+   * {@link PushServerOptions.identify | identity} as `conn.user`, else the request gets 403: a
+   * connection id that leaked (logs, a shared link) is useless without the credentials of the user
+   * it belongs to. The client sends the same query and headers on polls and sends as on its connect
+   * (they are refreshed on reconnect), so a check of a short-lived token may accept an expired one
+   * when `conn` is given and it matches `conn.user`.
    */
-  authorize?: (req: IncomingMessage) => User | false | Promise<User | false>;
+  authorize?: (req: IncomingMessage, conn?: Connection<User>) => User | false | Promise<User | false>;
+  /**
+   * The identity of what `authorize` returned, compared on polls and sends (see `authorize`). Return
+   * a stable key of the principal, e.g. `(user) => user.id`. Default: `JSON.stringify(user)`, which
+   * suits plain objects whose fields do not change between requests.
+   */
+  identify?: (user: User) => string;
+  /**
+   * Connections held at once by this process, over all transports (the handshake included). One
+   * more is refused with 503 and `Retry-After`; a WebSocket upgrade is refused with that status.
+   * Default 10000; `Infinity` turns the limit off.
+   */
+  maxConnections?: number;
+  /**
+   * Connections held at once from one client address (see `clientIp`). One more is refused with
+   * 429 and `Retry-After`. Default 1000, which leaves room for offices and mobile carriers behind one
+   * NAT address; `Infinity` turns the limit off. Behind a reverse proxy, set `clientIp`, or every
+   * client shares the proxy's address and this limit.
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * The client address that `maxConnectionsPerIp` counts. Default: the socket's remote address.
+   * Behind a reverse proxy of yours, read the address it adds, e.g.
+   * `(req) => String(req.headers['x-real-ip'] ?? req.socket.remoteAddress)`; never trust such a
+   * header without a proxy that sets it, since clients can send it themselves.
+   */
+  clientIp?: (req: IncomingMessage) => string;
   /**
    * Decides whether a connection may join a channel (at connect or later). Returning `false` or
    * throwing refuses (the thrown error's message is sent to the client as the reason). Default: allow.
