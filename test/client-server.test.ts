@@ -74,7 +74,7 @@ describe.each(ALL)('over %s', (transport) => {
     await opened(c);
     await s.push.publish('x', 1);
     c.close();
-    await until(() => s.push.connections.length === 0 || transport === 'longpoll', 3000, 'server to see the close');
+    await until(() => s.push.connections.length === 0, 3000, 'server to see the close');
     await until(
       () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length <= before,
       3000,
@@ -194,5 +194,30 @@ describe('backoff', () => {
     await sleep(100);
     expect(hits).toBe(1);
     expect(c.status.error).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
+  });
+});
+
+describe('long-poll session end', () => {
+  it('DELETE ?cid= ends a long-poll session at once; an unknown cid gets 404', async () => {
+    const s = await setup();
+    const first = await fetch(`${s.url}?t=lp`);
+    const hello = await first.text();
+    const cid = JSON.parse(hello.split('\n').find((l) => l.startsWith('data: {'))!.slice(6)).cid;
+    expect(s.push.connections.map((c) => c.id)).toEqual([cid]);
+    const del = await fetch(`${s.url}?cid=${cid}`, { method: 'DELETE' });
+    expect(del.status).toBe(204);
+    expect(s.push.connections).toHaveLength(0);
+    expect((await fetch(`${s.url}?cid=${cid}`, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(`${s.url}?t=lp&cid=${cid}&ack=1`)).status).toBe(404);
+  });
+
+  it('a held poll that the client aborts ends the session', async () => {
+    const s = await setup();
+    const c = s.client({ transports: ['longpoll'] });
+    await opened(c);
+    await sleep(50); // the next poll is now held by the server
+    expect(s.push.connections).toHaveLength(1);
+    c.close();
+    await until(() => s.push.connections.length === 0, 3000, 'session to end');
   });
 });

@@ -56,7 +56,7 @@ describe('allowOrigins', () => {
       headers: { Origin: GOOD, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type, x-token' },
     });
     expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, POST');
+    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, POST, DELETE');
     expect(pre.headers.get('access-control-allow-headers')).toBe('content-type, x-token');
     expect(pre.headers.get('access-control-allow-origin')).toBe(GOOD);
 

@@ -172,7 +172,8 @@ export class Endpoints<User> {
       }
     }
     if (req.method === 'POST') return this.post(req, res, q);
-    if (req.method !== 'GET') return reply(res, 405, 'method not allowed', { Allow: 'GET, POST' });
+    if (req.method === 'DELETE') return this.remove(req, res, q.get(Q.connection));
+    if (req.method !== 'GET') return reply(res, 405, 'method not allowed', { Allow: 'GET, POST, DELETE' });
     const t = q.get(Q.transport);
     if (t === T.longpoll) {
       if (!o.longpoll) return reply(res, 404, 'long-poll transport not enabled');
@@ -222,6 +223,19 @@ export class Endpoints<User> {
       if (req.socket.destroyed) return;
     }
     c.onPoll(res, +ack);
+  }
+
+  /** Handles `DELETE ?cid=..`: a long-poll client that stops says so, since between polls nothing else shows it. */
+  private async remove(req: IncomingMessage, res: ServerResponse, cid: string | null): Promise<void> {
+    const c = cid ? this.hub.find(cid) : undefined;
+    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
+    if (this.o.authorize) {
+      const refused = await this.recheck(req, c);
+      if (refused) return reply(res, refused.status, refused.reason);
+    }
+    c.close();
+    res.writeHead(204);
+    res.end();
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {

@@ -95,13 +95,17 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
     else this.timer = setTimeout(() => this.answer(''), this.t.pollTimeout);
   }
 
-  /** Clears the held poll when its client goes away before it is answered. */
+  /**
+   * A held poll closed before it was answered: the client stopped (its `close()` aborts the poll)
+   * or lost the network, and in both cases it will not poll this session again (a client that
+   * reconnects resumes by last-event-id on a new one), so the session ends now, not at sessionTimeout.
+   */
   private watch(res: ServerResponse): void {
     res.on('close', () => {
       if (this.poll !== res) return;
       this.poll = null;
       this.clearTimer();
-      this.idle();
+      this.gone();
     });
   }
 

@@ -55,7 +55,7 @@ export function corsHeaders(origin: string): OutgoingHttpHeaders {
 export function preflightHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   return {
     ...corsHeaders(req.headers.origin!),
-    'Access-Control-Allow-Methods': 'GET, POST',
+    'Access-Control-Allow-Methods': 'GET, POST, DELETE',
     // Content-Type for sends, Last-Event-ID for fetch-based SSE, and whatever headers the client adds for auth.
     'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] || 'Content-Type, Last-Event-ID',
     'Access-Control-Max-Age': '600',

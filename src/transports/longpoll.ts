@@ -82,6 +82,11 @@ export class LongPollTransport implements Transport {
   }
 
   stop(): void {
+    const cid = this.sender.cid;
+    // Between two polls the server cannot see us go: tell it, so the session ends now.
+    if (cid && !this.done) {
+      (this.o.fetch || fetch)(withParam(this.o.url, 'cid', cid), requestInit(this.o, { method: 'DELETE', keepalive: true })).catch(() => {});
+    }
     this.done = true;
     clearTimeout(this.timer);
     this.abort?.abort();
