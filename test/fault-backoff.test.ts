@@ -40,7 +40,7 @@ describe('backoff against a server that accepts and at once closes', () => {
   it('grows from minDelay, stays under maxDelay, spreads by jitter, and covers the first connect', async () => {
     // The defaults (500 ms .. 30 s, x2, jitter 0.5) at 1/20 of the time: 3 s here is one minute there.
     const SCALE = 20;
-    const WINDOW = 9000;
+    const WINDOW = 10000;
     const r = { minDelay: 500 / SCALE, maxDelay: 30000 / SCALE, factor: 2, jitter: 0.5 };
     const { p } = await setup();
     p.down = true; // from the start: the very first connect is retried too
@@ -69,7 +69,7 @@ describe('backoff against a server that accepts and at once closes', () => {
     // Cap: a generous upper bound.
     expect(Math.max(...d)).toBeLessThan(r.maxDelay + 1000);
     // Jitter: the gaps at the cap are spread, not equal.
-    expect(atCap.length).toBeGreaterThanOrEqual(5);
+    expect(atCap.length).toBeGreaterThanOrEqual(4);
     expect(Math.max(...atCap) - Math.min(...atCap)).toBeGreaterThan(r.maxDelay * 0.1);
     expect(cycles.length).toBeLessThan(30);
   }, 20_000);

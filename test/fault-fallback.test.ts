@@ -69,8 +69,10 @@ describe('fallback behind a broken proxy: time from construction to the first ev
     const c = client(p, { connectTimeout: CT });
     const first = await firstTick(c, t0);
     // A second client on the same URL starts where the first succeeded (transport memory).
+    const tried = p.requests.length;
     const t1 = performance.now();
     const again = await firstTick(client(p, { connectTimeout: CT }), t1);
+    const secondTried = p.requests.slice(tried).map((q) => q.kind);
     console.log(
       `[fault] fallback, ${name}: first event after ${first.ms} ms over ${first.transport} ` +
         `(connectTimeout ${CT}); a second client on the same URL: ${again.ms} ms over ${again.transport}`,
@@ -79,7 +81,9 @@ describe('fallback behind a broken proxy: time from construction to the first ev
     expect(first.ms).toBeGreaterThanOrEqual(atLeast);
     expect(first.ms).toBeLessThan(atMost);
     expect(again.transport).toBe(expected);
-    expect(again.ms).toBeLessThan(1000); // no timeout to wait out again
+    // it went straight to the transport that worked: no WebSocket (or SSE) attempt to wait out again
+    expect(secondTried[0]).toBe(expected === 'eventsource' ? 'sse' : 'lp');
+    expect(again.ms).toBeLessThan(atMost);
     expect(c.status).toMatchObject({ state: 'open', transport: expected });
   });
 });

@@ -28,7 +28,9 @@ async function setup() {
 }
 
 function client(p: Proxy, o: PushClientOptions) {
-  const c = new PushClient(p.url(), { reconnect: { minDelay: 5, maxDelay: 50 }, connectTimeout: 2000, ...o });
+  // heartbeatTimeout 3 s: a connection that went silent is replaced well within the wait for the
+  // last events, so a stall there means events were skipped, not a dead socket not yet noticed.
+  const c = new PushClient(p.url(), { reconnect: { minDelay: 5, maxDelay: 50 }, connectTimeout: 2000, heartbeatTimeout: 3000, ...o });
   cleanup.add(() => c.close());
   const got: number[] = [];
   const via = new Map<string, number>();
@@ -84,6 +86,20 @@ async function publishUnderChaos(
   return chaos;
 }
 
+
+/** Waits for all N events; on a stall, says where the client stands (and the seed to repeat it). */
+async function allEvents(c: PushClient, p: Proxy, got: number[], log: { switches: string[] }, seed?: number) {
+  await until(() => got.length >= N, 20000, `all events (got ${got.length})`).catch((e: Error) => {
+    const x = c as unknown as Record<string, unknown>;
+    const open = [...(p as unknown as { conns: Set<{ kind: string; frozen: boolean; after: string | null }> }).conns];
+    throw new Error(
+      `${e.message}, seed ${seed}: status ${JSON.stringify(c.status)}, last ${got.at(-1)}, skipUntil ${x.skipUntil}, ` +
+        `sentId ${x.sentId}, lastEventId ${c.lastEventId}, switches ${log.switches.join(' ')}, ` +
+        `proxy ${JSON.stringify(open.map((o) => [o.kind, o.frozen, o.after]))}`,
+    );
+  });
+}
+
 describe.each<TransportName>(['websocket', 'eventsource', 'longpoll'])('5,000 events under random cuts over %s', (transport) => {
   it('delivers every event exactly once and in order', async () => {
     const { s, p } = await setup();
@@ -91,7 +107,7 @@ describe.each<TransportName>(['websocket', 'eventsource', 'longpoll'])('5,000 ev
     const { c, got, log } = client(p, { transports: [transport], upgradeInterval: 0 });
     await opened(c);
     const chaos = await publishUnderChaos(s, p, seed, log);
-    await until(() => got.length >= N, 20000, `all events (got ${got.length})`);
+    await allEvents(c, p, got, log, seed);
     await sleep(200); // a late duplicate would show here
     const v = verdict(got);
     console.log(
@@ -128,7 +144,7 @@ describe('forced transport changes in the middle of a stream', () => {
         p.cutAll();
       }
     });
-    await until(() => got.length >= N, 20000, `all events (got ${got.length})`);
+    await allEvents(c, p, got, log, seed);
     await until(() => c.status.transport === 'websocket', 5000, 'back on WebSocket');
     await sleep(200);
     const v = verdict(got);
