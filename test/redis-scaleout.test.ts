@@ -119,6 +119,12 @@ describe.each(TRANSPORTS)('Redis scale-out over %s', (transport) => {
     await until(() => seq(cb.got).length === 11 && seq(ca.got).length === 11, 5000, 'the marker event');
     expect(ca.got.filter((g) => g.event === 'dm')).toEqual([{ event: 'dm', data: { text: 'from B' } }]);
     expect(cb.got.filter((g) => g.event === 'dm' || g.event === 'r')).toEqual([]);
+    // `except` names a connection on another process: it alone is skipped.
+    await b.publish('n', 11, 1, { except: cid });
+    await b.publish('n', 12, 1);
+    await until(() => seq(cb.got).length === 13 && seq(ca.got).at(-1) === 12, 5000, 'the events after except');
+    expect(seq(ca.got).slice(-2)).toEqual([10, 12]);
+    expect(seq(cb.got).slice(-3)).toEqual([10, 11, 12]);
   });
 
   it('a client moved between processes mid-stream gets every event once, in order', async () => {

@@ -233,6 +233,8 @@ export async function startRedisPush(
 /** Options of a numbered run: `batch` publishes in flight at once, `gapMs` pause after each batch. */
 export interface RunOptions {
   channel?: string;
+  /** A connection id that must not receive the events. */
+  except?: string;
   batch?: number;
   gapMs?: number;
 }
@@ -247,7 +249,7 @@ export async function publishRun(
 ): Promise<string[]> {
   const ids: string[] = [];
   const batch = opts.batch ?? 1;
-  const publishOptions = opts.channel ? { channel: opts.channel } : undefined;
+  const publishOptions = opts.channel || opts.except ? { channel: opts.channel, except: opts.except } : undefined;
   for (let i = from; i < from + count; i += batch) {
     const ps: Promise<string>[] = [];
     for (let k = i; k < Math.min(i + batch, from + count); k++) ps.push(push.publish(event, { i: k }, publishOptions));
