@@ -31,9 +31,9 @@ describe('SseParser', () => {
     expect(parse(['foo: bar\nretry: 1x\nid: a\0b\ndata: d\n\n']).out).toEqual([{ event: 'message', data: 'd' }]);
   });
 
-  it('throws on a line longer than maxLine, whether or not it is complete', () => {
-    expect(() => parse(['data: ' + 'x'.repeat(100) + '\n\n'], 50)).toThrow(RangeError);
-    expect(() => parse(['data: ' + 'x'.repeat(100)], 50)).toThrow(RangeError);
+  it('throws TOO_LARGE on a line longer than maxLine, whether or not it is complete', () => {
+    expect(() => parse(['data: ' + 'x'.repeat(100) + '\n\n'], 50)).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
+    expect(() => parse(['data: ' + 'x'.repeat(100)], 50)).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
   });
 });
 

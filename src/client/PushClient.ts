@@ -241,7 +241,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
       t.stop();
       fail(new PushError('TRANSPORT_FAILED', `${name}: no message within ${this.o.connectTimeout} ms`));
     }, this.o.connectTimeout);
-    t.onclose = (err) => done() && fail(err);
+    t.onclose = (err) => (this.ended(err), done() && fail(err));
     t.onerror = (err) => this.report(err);
     t.onreceive = (e) => {
       if (e.retry !== undefined) this.floor = e.retry;
@@ -282,7 +282,12 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
     this.plain = undefined;
     this.openedAt = this.lastSeen = Date.now();
     t.onreceive = (e) => this.receive(e);
-    t.onclose = (err) => this.drop(t, err);
+    t.onclose = (err) => (this.ended(err), this.drop(t, err));
+  }
+
+  /** A transport ended on what the peer sent, not on the network: reported as well as acted on. */
+  private ended(err: PushError): void {
+    if (err.code === 'BAD_FRAME') this.report(err);
   }
 
   /** The open transport ended: reconnect after the backoff, or stop for good if the error is fatal. */

@@ -60,11 +60,15 @@ function bad(name: string, why: string): never {
 }
 
 function absolute(url: unknown, name: string): URL {
+  let u: URL;
   try {
-    return new URL(url as string, (globalThis as { location?: { href: string } }).location?.href);
+    u = new URL(url as string, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
     return bad(name, 'is not a valid URL');
   }
+  // fetch refuses them, and quotes the whole URL (tokens in its query too) in the error.
+  if (u.username || u.password) bad(name, 'must not hold credentials');
+  return u;
 }
 
 /** Numeric options: name, default, smallest allowed value. */

@@ -1,3 +1,5 @@
+import { PushError } from './errors';
+
 /**
  * The wire format from server to client is `text/event-stream` on every transport: an SSE response
  * body, a long-poll response body (a batch of events) and a WebSocket text frame (one or more events)
@@ -27,15 +29,31 @@ export class SseParser {
   private event = '';
   private data: string[] = [];
   private retry: number | undefined;
+  /** Characters in the lines of the event being read. */
+  private size = 0;
+  /** Skipping the rest of an over-long line. */
+  private skip = false;
+  /** The event being read is dropped when it ends (it had an over-long line or too much data). */
+  private bad = false;
+  /** Something was dropped during this `push`. */
+  private over = false;
+  /** Events dropped so far, for a caller that counts events. */
+  dropped = 0;
 
   constructor(
     private readonly onEvent: (e: SseEvent) => void,
     private readonly onComment?: (text: string) => void,
-    /** Longest line kept in memory; a longer one throws, so a broken peer cannot exhaust memory. */
+    /**
+     * Longest line, and most data in one event, kept in memory. Past it the event is dropped (the
+     * stream goes on with the next one), so a broken peer cannot exhaust memory.
+     */
     private readonly maxLine = Infinity,
   ) {}
 
-  /** Parses `chunk`; throws a `RangeError` when a single line exceeds `maxLine`. */
+  /**
+   * Parses `chunk`. When it dropped an event over `maxLine`, it still parses the whole chunk, then
+   * throws a `PushError` `TOO_LARGE` (once per dropped event) for the caller to report.
+   */
   push(chunk: string): void {
     let buf = this.buf + chunk;
     let start = 0;
@@ -48,19 +66,34 @@ export class SseParser {
         nl = cr;
       }
       if (nl < 0) break;
-      if (nl - start > this.maxLine) throw new RangeError('line longer than ' + this.maxLine);
-      this.line(buf.slice(start, nl));
+      // The rest of a line dropped in an earlier chunk is skipped.
+      if (this.skip) this.skip = false;
+      else this.line(buf.slice(start, nl));
       start = nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1);
     }
     this.buf = buf = buf.slice(start);
     if (buf.length > this.maxLine) {
       this.buf = '';
-      throw new RangeError('line longer than ' + this.maxLine);
+      this.drop();
+      this.skip = true;
     }
+    if (this.over) {
+      this.over = false;
+      throw new PushError('TOO_LARGE', 'event over maxMessageSize dropped');
+    }
+  }
+
+  /** Drops the event being read. */
+  private drop(): void {
+    this.over ||= !this.bad;
+    this.bad = true;
+    this.data = [];
   }
 
   private line(line: string): void {
     if (line === '') return this.dispatch();
+    if ((this.size += line.length) > this.maxLine) this.drop();
+    if (this.bad) return;
     const colon = line.indexOf(':');
     if (colon === 0) return void this.onComment?.(line.slice(1).trimStart());
     const field = colon < 0 ? line : line.slice(0, colon);
@@ -76,13 +109,16 @@ export class SseParser {
   }
 
   private dispatch(): void {
-    const { data, id, retry } = this;
+    const { data, id, retry, bad } = this;
     const event = this.event || 'message';
     this.event = '';
     this.data = [];
     this.id = undefined;
     this.retry = undefined;
-    if (data.length || retry !== undefined || id !== undefined) {
+    this.size = 0;
+    this.bad = false;
+    if (bad) this.dropped++;
+    else if (data.length || retry !== undefined || id !== undefined) {
       const e: SseEvent = { event, data: data.join('\n') };
       if (id !== undefined) e.id = id;
       if (retry !== undefined) e.retry = retry;

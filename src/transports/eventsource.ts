@@ -1,5 +1,5 @@
 import { PushError, SseParser, type SseEvent } from '../protocol';
-import { HttpSender, httpError, requestInit } from './http';
+import { HttpSender, httpError, requestInit, utf8 } from './http';
 import { helloCid, type Transport, type TransportOptions } from './transport';
 
 /**
@@ -52,14 +52,15 @@ export class EventSourceTransport implements Transport {
         return this.end(new PushError('BAD_FRAME', 'EventSource: response is not text/event-stream'));
       }
       const parser = new SseParser((e) => this.receive(e), undefined, this.o.maxMessageSize);
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      const text = utf8((e) => this.onerror(e));
+      const reader = res.body.getReader();
       for (;;) {
         const { value, done } = await reader.read();
         if (done || this.done) break;
         try {
-          parser.push(value);
-        } catch (cause) {
-          return this.end(new PushError('TOO_LARGE', 'EventSource: line over maxMessageSize', { cause }));
+          parser.push(text(value));
+        } catch (e) {
+          this.onerror(e as PushError); // an event over maxMessageSize was dropped; the stream goes on
         }
       }
       this.end(new PushError('TRANSPORT_FAILED', 'EventSource: stream ended'));

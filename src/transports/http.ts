@@ -13,6 +13,22 @@ export function httpError(res: Response, what: string): PushError {
   });
 }
 
+/**
+ * UTF-8 decoding that reports the first invalid byte sequence (`BAD_FRAME`), then goes on with
+ * U+FFFD in its place, as `EventSource` does.
+ */
+export function utf8(report: (e: PushError) => void): (bytes: Uint8Array) => string {
+  let d = new TextDecoder('utf-8', { fatal: true });
+  return (b) => {
+    try {
+      return d.decode(b, { stream: true });
+    } catch {
+      report(new PushError('BAD_FRAME', 'invalid UTF-8'));
+      return (d = new TextDecoder()).decode(b, { stream: true });
+    }
+  };
+}
+
 /** Options for `fetch` shared by SSE, long-poll and sends. */
 export function requestInit(o: TransportOptions, init: RequestInit): RequestInit {
   init.headers = { ...o.headers, ...(init.headers as Record<string, string>) };

@@ -1,5 +1,5 @@
 import { HEARTBEAT, PushError, SseParser, type SseEvent } from '../protocol';
-import { HttpSender, httpError, requestInit, withParam } from './http';
+import { HttpSender, httpError, requestInit, utf8, withParam } from './http';
 import { helloCid, type Transport, type TransportOptions } from './transport';
 
 /**
@@ -34,26 +34,28 @@ export class LongPollTransport implements Transport {
     let body: string;
     try {
       const res = await (this.o.fetch || fetch)(url, requestInit(this.o, { signal: ac.signal }));
-      if (!res.ok) {
+      const bad = !/^text\/(plain|event-stream)/i.test(res.headers.get('content-type') || '');
+      if (!res.ok || bad) {
         res.body?.cancel().catch(() => {});
-        return this.end(httpError(res, 'long-poll'));
+        return this.end(res.ok ? new PushError('BAD_FRAME', 'long-poll: not text/plain') : httpError(res, 'long-poll'));
       }
-      body = await res.text();
+      body = utf8((e) => this.onerror(e))(new Uint8Array(await res.arrayBuffer()));
     } catch (cause) {
       return this.end(new PushError('TRANSPORT_FAILED', 'long-poll request failed', { cause }));
     }
     if (this.done) return;
     const events: SseEvent[] = [];
+    const parser = new SseParser((e) => events.push(e), undefined, this.o.maxMessageSize);
     try {
-      new SseParser((e) => events.push(e), undefined, this.o.maxMessageSize).push(body + '\n\n');
-    } catch (cause) {
-      return this.end(new PushError('TOO_LARGE', 'long-poll: line over maxMessageSize', { cause }));
+      parser.push(body + '\n\n');
+    } catch (e) {
+      this.onerror(e as PushError); // an event over maxMessageSize was dropped; the rest go on
     }
     if (!cid) {
       this.sender.cid = events[0] && helloCid(events[0]);
       if (!this.sender.cid) return this.end(new PushError('BAD_FRAME', 'long-poll: no hello from server'));
     }
-    this.received += events.length;
+    this.received += events.length + parser.dropped;
     // An empty answer (the server's poll timeout) is the long-poll heartbeat.
     if (!events.length) events.push({ event: 'message', data: HEARTBEAT });
     for (const e of events) {

@@ -21,8 +21,9 @@ export class WebSocketTransport implements Transport {
     let ws: WebSocket;
     try {
       ws = this.ws = new WS(this.o.url.replace(/^http/, 'ws'));
-    } catch (cause) {
-      return this.end('cannot open WebSocket', cause);
+    } catch {
+      // No cause: the runtime's message quotes the URL, query (tokens) included.
+      return this.end('cannot open WebSocket');
     }
     ws.binaryType = 'arraybuffer';
     ws.onmessage = (m) => this.frame(typeof m.data === 'string' ? m.data : new TextDecoder().decode(m.data));
@@ -42,8 +43,8 @@ export class WebSocketTransport implements Transport {
     if (!this.parser) return this.onreceive({ event: 'message', data: text });
     try {
       this.parser.push(text);
-    } catch (cause) {
-      this.onerror(new PushError('BAD_FRAME', 'malformed frame', { cause }));
+    } catch (e) {
+      this.onerror(e as PushError);
     }
   }
 
