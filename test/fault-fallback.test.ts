@@ -203,12 +203,9 @@ describe('the heartbeat is checked by the clock, not only by a timer (frozen tim
 });
 
 describe('resume point', () => {
-  // SERVER BUG (reported): the hello carries no resume point, so a client that has received no
-  // event yet reconnects without a last-event-id and silently misses what was published while it
-  // was away (no replay, and no gap event either). Marked `fails` so that the suite stays green
-  // while it is open: once the server's hello gives the position the client starts from (and the
-  // client adopts it), this test fails and the marker must go.
-  it.fails.each(ALL)('%s: a client that has had no event yet misses none across a drop', async (transport) => {
+  // The hello's `last` gives a client with no event yet its resume point: without it, such a client
+  // reconnected with no last-event-id and silently missed what was published while it was away.
+  it.each(ALL)('%s: a client that has had no event yet misses none across a drop', async (transport) => {
     const { s, p } = await setup({ heartbeatMs: 100_000 });
     const c = client(p, { transports: [transport] });
     const got: number[] = [];

@@ -382,6 +382,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
     if (!h.replay) this.lifecycle.emit('gap', { lastEventId: this.lastEventId });
     // Events delivered by the old transport since this one was asked for will be replayed: skip them.
     else if (this.sentId !== this.lastEventId) this.skipUntil = this.lastEventId;
+    // No event yet: resume from the server's newest id, so a drop before the first event loses nothing.
+    this.lastEventId ??= h.last;
     this.acks.clear();
     for (const ch in h.refused) this.refuse(JOIN + '\t' + ch, h.refused[ch]);
     // Asked for while connecting, perhaps after this connection's `ch` list was sent: ask again.

@@ -40,6 +40,11 @@ export interface Hello {
   retry?: number;
   /** Channels requested at connect that the server refused, with the reason. */
   refused?: Record<string, string>;
+  /**
+   * The resume point of a client that sent no last-event-id: the id of the newest event before
+   * its stream starts. A client with no event yet resumes from it, so a drop loses nothing.
+   */
+  last?: string;
 }
 
 /** The answer to a join or leave. */

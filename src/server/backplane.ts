@@ -50,6 +50,12 @@ export interface Backplane {
    * still bring entries the client already has; the server drops those by comparing ids.
    */
   compareIds(a: string, b: string): number;
+  /**
+   * Id of the newest entry (or of "before the first" when there is none yet): the resume point a
+   * client without a last-event-id is given, so that a drop before its first event loses nothing.
+   * Optional: without it such a client resumes from nothing.
+   */
+  head?(): string | Promise<string>;
   /** Stops delivery and releases what the backplane holds (timers, sockets). */
   close(): Promise<void>;
 }

@@ -75,6 +75,11 @@ class MemoryBackplane implements Backplane {
     return out;
   }
 
+  head(): string {
+    // `<prefix>0` means "before the first entry", and replays everything kept.
+    return this.prefix + this.seq;
+  }
+
   compareIds(a: string, b: string): number {
     const n = this.prefix.length;
     return +a.slice(n) - +b.slice(n);

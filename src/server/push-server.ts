@@ -266,6 +266,9 @@ class Hub<User> implements PushServer<User>, EndpointHost {
 
       let replay = true;
       let entries: BackplaneEntry[] = [];
+      // A client with no id yet starts from the newest entry; live entries up to it are dropped below.
+      const last = lastEventId === undefined ? await this.bp.head?.() : undefined;
+      if (c.closed) return;
       if (lastEventId !== undefined) {
         const r = await this.bp.replay(lastEventId, (e) => visible(c, e));
         if (c.closed) return;
@@ -281,6 +284,7 @@ class Hub<User> implements PushServer<User>, EndpointHost {
         retry: this.o.retryMs,
       };
       if (refused) hello.refused = refused;
+      if (last !== undefined) hello.last = c.floor = last;
       c.push(encodeEvent(HELLO, JSON.stringify(hello)));
       for (const e of entries) c.push(encodeEvent(e.event, e.data, e.id, e.channel));
       // What the client has now ends at the last replayed id, or at its own id if nothing was missed.

@@ -264,6 +264,12 @@ class RedisBackplane implements Backplane {
     return this.send(batch, attempt + 1);
   }
 
+  /** The newest stream id (the stream always holds its epoch's first entry, so there is one). */
+  async head(): Promise<string> {
+    const last = readEntries(await this.client!.sendCommand(['XREVRANGE', this.key, '+', '-', 'COUNT', '1']));
+    return last.length ? last[0].id : await this.ensureStream();
+  }
+
   async replay(afterId: string, filter: (e: BackplaneEntry) => boolean): Promise<BackplaneEntry[] | null> {
     const after = parseId(afterId);
     if (!after || !this.client) return null;
