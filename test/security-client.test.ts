@@ -131,6 +131,22 @@ describe('a server that answers garbage', () => {
     expect(t.errors).toEqual([]);
   });
 
+  it('a Retry-After too long for a timer does not turn into a hot loop', async () => {
+    for (const retryAfter of ['99999999', 'Fri, 31 Dec 9999 23:59:59 GMT']) {
+      const f = await fakePush({
+        sse: () => ({ status: 503, headers: { 'Retry-After': retryAfter }, chunks: ['busy'] }),
+        lp: () => ({ status: 503, headers: { 'Retry-After': retryAfter }, chunks: ['busy'] }),
+      });
+      cleanup.add(() => f.close());
+      const c = new PushClient(f.url, { transports: ['eventsource', 'longpoll'], rememberTransport: 0, reconnect: { minDelay: 1, maxDelay: 10 } });
+      cleanup.add(() => c.close());
+      await until(() => c.status.state === 'reconnecting', 5000, 'reconnecting');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(f.counts.sse + f.counts.lp, retryAfter).toBe(2); // one try each, then a (very) long wait
+      c.close();
+    }
+  });
+
   it('a handler that throws is reported and does not stop the next event', async () => {
     const t = await setup(sameOnAll([event('boom', 1, 'e:0')]), ['eventsource']);
     t.c.on('boom', () => {

@@ -313,7 +313,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
     if (this.attempt >= r.maxRetries) {
       return this.stop(new PushError('MAX_RETRIES', `gave up after ${this.attempt} failed attempts`, { cause: err }));
     }
-    const delay = Math.max(backoffDelay(r, this.attempt, this.floor), err?.retryAfter || 0);
+    // Capped where timers overflow: a longer Retry-After would fire at once, and again, and again.
+    const delay = Math.min(Math.max(backoffDelay(r, this.attempt, this.floor), err?.retryAfter || 0), 2 ** 31 - 1);
     this.attempt++;
     this.set('reconnecting', err);
     this.lifecycle.emit('reconnecting', { attempt: this.attempt, delay, error: err });

@@ -85,8 +85,8 @@ export function encodeEvent(event: string, data: string, id?: string, channel?: 
 export function decodeFrame(e: SseEvent): Frame {
   const nl = e.data.indexOf('\n');
   const head = nl < 0 ? e.data : e.data.slice(0, nl);
-  if (!head) throw new PushError('BAD_FRAME', 'event without a name');
   const tab = head.indexOf('\t');
+  if (!head || !tab) throw new PushError('BAD_FRAME', 'event without a name');
   const f: Frame = { event: tab < 0 ? head : head.slice(0, tab), data: nl < 0 ? '' : e.data.slice(nl + 1) };
   if (tab >= 0) f.channel = head.slice(tab + 1);
   if (e.id !== undefined) f.id = e.id;

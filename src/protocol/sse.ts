@@ -73,7 +73,8 @@ export class SseParser {
     }
     this.buf = buf = buf.slice(start);
     if (buf.length > this.maxLine) {
-      this.buf = '';
+      // A final CR ends the line already (and may be half of a CRLF): kept, for `skip` to end on it.
+      this.buf = buf.endsWith('\r') ? '\r' : '';
       this.drop();
       this.skip = true;
     }
