@@ -162,6 +162,10 @@ async function measure(c: Case): Promise<Drop[]> {
         close();
         await sleep(50);
         proxy.cut();
+        // Let every client library notice the sockets just cut: Node's fetch would otherwise hand
+        // the next client a dead pooled keep-alive socket, fail its first connect, and so double
+        // its next backoff (the connection has not been up for reconnect.minUptime yet).
+        await sleep(300);
       }
       process.stdout.write('.');
     }

@@ -447,7 +447,7 @@ export async function run(): Promise<Record<string, any>> {
   // The client's own JS per event, without browser, server or sockets: what bounds its ratio to raw.
   const cost = await clientCost(WHATIF);
   const base = cost[0];
-  console.log(`\n## push-client's own JavaScript per event (Node ${process.version}, fake transports, best of 5; µs per event)\n`);
+  console.log(`\n## push-client's own JavaScript per event (Node ${process.version}, fake transports, CPU time, best of 5; µs per event)\n`);
   console.log(
     table(
       ['path', 'small JSON µs', '× raw', '4 KiB JSON µs', '× raw'],
