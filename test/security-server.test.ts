@@ -152,6 +152,7 @@ describe('connection limits', () => {
 
   it('rejects invalid limits at construction, and takes Infinity as no limit', async () => {
     for (const bad of [0, -1, 1.5, NaN, '10']) {
+      await expect(start({ maxChannels: bad as number })).rejects.toMatchObject({ code: 'BAD_OPTION' });
       await expect(start({ maxConnections: bad as number })).rejects.toMatchObject({ code: 'BAD_OPTION' });
       await expect(start({ maxConnectionsPerIp: bad as number })).rejects.toMatchObject({ code: 'BAD_OPTION' });
     }
@@ -206,6 +207,28 @@ describe('bounded state', () => {
     for (let i = 0; i < 20; i++) await s.push.publish('n', 'x'.repeat(1000));
     await pending;
     expect((await attempt('longpoll', s.url)).status).toBe(200);
+  });
+});
+
+describe('channels per connection', () => {
+  it('refuses joins past maxChannels, at connect and later, and takes one again after a leave', async () => {
+    const s = await start({ maxChannels: 3 });
+    const w = await wsClient(s.url, { ch: ['a', 'b', 'c', 'd', 'e'] });
+    clients.push({ stop: () => w.close() });
+    await w.inbox.waitFor((f) => f.length > 0, 5000, 'hello');
+    expect(w.inbox.hello!.refused).toEqual({ d: 'too many channels', e: 'too many channels' });
+    w.send({ e: '$join', d: 'f', r: 1 });
+    w.send({ e: '$leave', d: 'a', r: 2 });
+    w.send({ e: '$join', d: 'g', r: 3 });
+    w.send({ e: '$join', d: 'h', r: 4 });
+    await w.inbox.waitFor((f) => f.filter((x) => x.event === '$ack').length === 4, 5000, 'acks');
+    expect(w.inbox.named('$ack').map((f) => JSON.parse(f.data))).toEqual([
+      { r: 1, ok: false, error: 'too many channels' },
+      { r: 2, ok: true },
+      { r: 3, ok: true },
+      { r: 4, ok: false, error: 'too many channels' },
+    ]);
+    expect([...s.push.connections[0].channels].sort()).toEqual(['b', 'c', 'g']);
   });
 });
 

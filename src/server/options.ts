@@ -25,6 +25,7 @@ export interface ResolvedOptions<User> {
   identify: (user: User) => string;
   maxConnections: number;
   maxConnectionsPerIp: number;
+  maxChannels: number;
   clientIp: (req: IncomingMessage) => string;
   onJoin: PushServerOptions<User>['onJoin'];
   onError: (error: unknown) => void;
@@ -82,6 +83,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
     identify: o.identify ?? ((user) => String(JSON.stringify(user))),
     maxConnections: limit('maxConnections', o.maxConnections, 10_000),
     maxConnectionsPerIp: limit('maxConnectionsPerIp', o.maxConnectionsPerIp, 1000),
+    maxChannels: limit('maxChannels', o.maxChannels, 1000),
     clientIp: o.clientIp ?? ((req) => req.socket.remoteAddress ?? ''),
     onJoin: o.onJoin,
     onError: o.onError ?? ((e) => console.error('push-client/server:', e)),

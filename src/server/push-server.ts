@@ -40,6 +40,9 @@ export function createPushServer<User = unknown>(options: PushServerOptions<User
 
 const noop = (): void => {};
 
+/** Why a join past `maxChannels` is refused. */
+const TOO_MANY_CHANNELS = 'too many channels';
+
 /** True when an entry may reach `c`: broadcast or one of its channels, not excluded, not targeted elsewhere. */
 const visible = (c: Conn, e: BackplaneEntry): boolean =>
   e.target === undefined && (e.channel === undefined || c.channels.has(e.channel)) && e.except !== c.id;
@@ -256,7 +259,8 @@ class Hub<User> implements PushServer<User>, EndpointHost {
       if (this.ready) await this.ready;
       if (this.startError) throw this.startError;
       const channels = [...new Set(requested)];
-      const reasons = await Promise.all(channels.map((ch) => this.admit(c, ch)));
+      const max = this.o.maxChannels;
+      const reasons = await Promise.all(channels.map((ch, i) => (i < max ? this.admit(c, ch) : TOO_MANY_CHANNELS)));
       if (c.closed) return;
       let refused: Record<string, string> | undefined;
       reasons.forEach((why, i) => {
@@ -356,7 +360,8 @@ class Hub<User> implements PushServer<User>, EndpointHost {
       c.channels.delete(ch);
       this.leaveRoom(c, ch);
     } else if (!c.channels.has(ch)) {
-      error = await this.admit(c, ch);
+      // Joins run one at a time per connection (`c.control`), so the count cannot be overtaken.
+      error = c.channels.size >= this.o.maxChannels ? TOO_MANY_CHANNELS : await this.admit(c, ch);
       if (c.closed) return;
       if (error === null) {
         c.channels.add(ch);

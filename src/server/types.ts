@@ -112,6 +112,12 @@ export interface PushServerOptions<User = unknown> {
    */
   maxConnectionsPerIp?: number;
   /**
+   * Channels one connection may be a member of at once; more joins are refused with the reason
+   * `too many channels` (at connect, in the hello's `refused`). Without it a client could make the
+   * server keep any number of channels. Default 1000; `Infinity` turns the limit off.
+   */
+  maxChannels?: number;
+  /**
    * The client address that `maxConnectionsPerIp` counts. Default: the socket's remote address.
    * Behind a reverse proxy of yours, read the address it adds, e.g.
    * `(req) => String(req.headers['x-real-ip'] ?? req.socket.remoteAddress)`; never trust such a
