@@ -145,6 +145,11 @@ export interface PushServer<User = unknown> {
   /** The open connection with this id, if it is on this process. */
   connection(id: string): Connection<User> | undefined;
   /**
+   * Sends an event to the connection with this id on whichever process holds it (through the
+   * backplane): `conn.send` for a connection that is not on this process. No id, never replayed.
+   */
+  sendTo(id: string, event: string, data: unknown): Promise<void>;
+  /**
    * The open connections of this process (those whose hello went out). A frozen snapshot, rebuilt
    * on the first read after a connection came or went, so reading it repeatedly costs nothing.
    */

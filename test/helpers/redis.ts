@@ -259,15 +259,9 @@ export async function publishRun(
   return ids;
 }
 
-/**
- * A targeted send to a connection on any process. `conn.send` needs the connection object, which
- * only the process holding it has; the server routes sends through the backplane by id, which is
- * what this reaches.
- */
+/** A targeted send to a connection on any process, through the public `push.sendTo`. */
 export function sendTo(push: PushServer, cid: string, event: string, data: unknown): Promise<void> {
-  const local = push.connection(cid);
-  if (local) return local.send(event, data);
-  return (push as unknown as { sendTo(id: string, e: string, d: unknown): Promise<void> }).sendTo(cid, event, data);
+  return push.sendTo(cid, event, data);
 }
 
 const CHILD = fileURLToPath(new URL('./redis-child.ts', import.meta.url));
