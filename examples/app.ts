@@ -83,10 +83,14 @@ interface Stat {
   /** This second's events and latencies, for the chart. */
   bucket: number;
   lat: number[];
-  /** The last 5 s, for the table. */
-  recent: { t: number; lat?: number }[];
+  /** When the events of the last 5 s arrived, for the rate in the table. */
+  recent: number[];
+  /** The latest 200 latencies over this transport, for the table (kept while another is in use). */
+  hist: number[];
 }
-const stats = Object.fromEntries(TRANSPORTS.map((t) => [t, { count: 0, bucket: 0, lat: [], recent: [] } as Stat])) as Record<TransportName, Stat>;
+const HIST = 200;
+const stats = Object.fromEntries(TRANSPORTS.map((t) => [t, { count: 0, bucket: 0, lat: [], recent: [], hist: [] } as Stat])) as Record<TransportName, Stat>;
+/** When the current connection opened (our clock). */
 let activeSince = 0;
 
 function quantile(sorted: number[], q: number): number | null {
@@ -95,16 +99,22 @@ function quantile(sorted: number[], q: number): number | null {
 }
 const ms = (v: number | null) => (v === null ? '–' : v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
 
+/**
+ * Counts an event. Its latency (server publish to this handler) is the transport's only if it was
+ * published while this connection was open: events replayed on resume waited out the reconnect, so
+ * they count in the rate but not in the latency.
+ */
 function count(transport: TransportName, ts: unknown): void {
   const s = stats[transport];
+  const t = now();
   s.count++;
   s.bucket++;
-  const entry: Stat['recent'][number] = { t: now() };
-  if (typeof ts === 'number') {
-    entry.lat = Math.max(0, now() - (ts - offset));
-    s.lat.push(entry.lat);
-  }
-  s.recent.push(entry);
+  s.recent.push(t);
+  if (typeof ts !== 'number' || ts - offset < activeSince) return;
+  const lat = Math.max(0, t - (ts - offset));
+  s.lat.push(lat);
+  s.hist.push(lat);
+  if (s.hist.length > HIST) s.hist.shift();
 }
 
 const statRows = new Map<TransportName, HTMLTableRowElement>();
@@ -125,13 +135,13 @@ function renderStats(): void {
   const current = client?.status.transport;
   for (const t of TRANSPORTS) {
     const s = stats[t];
-    while (s.recent.length && s.recent[0].t < cutoff) s.recent.shift();
+    while (s.recent.length && s.recent[0] < cutoff) s.recent.shift();
     const row = statRows.get(t)!;
     row.classList.toggle('active', t === current);
     row.querySelector('.count')!.textContent = s.count.toLocaleString('en-US');
-    const span = Math.max(1, (now() - Math.max(cutoff, t === current ? activeSince : 0)) / 1000);
-    row.querySelector('.rate')!.textContent = t === current || s.recent.length ? (s.recent.length / Math.min(5, span)).toFixed(1) : '–';
-    const lats = s.recent.flatMap((r) => (r.lat === undefined ? [] : [r.lat])).sort((a, b) => a - b);
+    const span = Math.max(1, (now() - Math.max(cutoff, activeSince)) / 1000);
+    row.querySelector('.rate')!.textContent = t === current ? (s.recent.length / Math.min(5, span)).toFixed(1) : '–';
+    const lats = [...s.hist].sort((a, b) => a - b);
     row.querySelector('.p50')!.textContent = ms(quantile(lats, 0.5));
     row.querySelector('.p99')!.textContent = ms(quantile(lats, 0.99));
   }

@@ -30,6 +30,7 @@ async function openPage(page: Page, demo: Demo, query = ''): Promise<void> {
 }
 
 async function force(page: Page, mode: string, expected = mode): Promise<void> {
+  await page.bringToFront();
   await page.locator(`[data-mode="${mode}"]`).click();
   await expect(page.locator('#transport')).toHaveText(expected, long);
   await expect(page.locator('#state')).toHaveText('open', long);
@@ -42,34 +43,39 @@ async function grows(page: Page, transport: string, n: number): Promise<void> {
 }
 
 test('screenshot for the README (docs/demo.png)', async ({ page, demo }) => {
-  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.setViewportSize({ width: 1280, height: 880 });
   await openPage(page, demo, '?name=ada');
   const bob = await page.context().newPage();
   await openPage(bob, demo, '?name=bob');
   const say = async (p: Page, text: string) => {
+    // A background tab gets no animation frames, which Playwright's actionability checks wait for.
+    await p.bringToFront();
     await p.locator('#text').fill(text);
     await p.locator('#text').press('Enter');
   };
 
-  // A few seconds on each transport, so that the chart shows all three, a cut, and some chat.
-  await grows(page, 'websocket', 30);
+  // Several seconds on each transport (the ticker sends 10 events/s), so that the chart's 40 s show
+  // all three, a cut, and some chat.
+  await grows(page, 'websocket', 80);
   await force(page, 'eventsource');
   await say(bob, 'anyone on SSE?');
-  await grows(page, 'eventsource', 30);
+  await grows(page, 'eventsource', 70);
   await force(page, 'longpoll');
   await say(page, 'me, now on long-poll');
-  await grows(page, 'longpoll', 30);
+  await grows(page, 'longpoll', 70);
   const opens = await page.locator('#log li[data-kind="open"]').count();
+  await page.bringToFront();
   await page.locator('#cut').click();
   await expect(page.locator('#log li[data-kind="open"]')).toHaveCount(opens + 1, long);
   await expect(page.locator('#log li[data-kind="open"]').first()).toContainText('resumed after id');
-  await grows(page, 'longpoll', 10);
+  await grows(page, 'longpoll', 20);
   await force(page, 'auto', 'websocket');
   await say(bob, 'cut, and not one tick missed');
-  await grows(page, 'websocket', 30);
+  await grows(page, 'websocket', 70);
   await expect(page.locator('#missed')).toHaveText('0');
   await expect(page.locator('#dups')).toHaveText('0');
   // The chart samples once a second: let it draw the latest second.
+  await page.bringToFront();
   await page.waitForTimeout(1200);
 
   const file = path.join(ROOT, 'docs/demo.png');

@@ -42,6 +42,7 @@ async function openPage(page: Page, demo: Demo, query = ''): Promise<void> {
 }
 
 async function force(page: Page, mode: (typeof TRANSPORTS)[number] | 'auto', expected: string = mode): Promise<void> {
+  await page.bringToFront();
   await page.locator(`[data-mode="${mode}"]`).click();
   await expect(page.locator(`[data-mode="${mode}"]`)).toHaveAttribute('aria-pressed', 'true');
   await expect(page.locator('#transport')).toHaveText(expected, long);
@@ -108,7 +109,8 @@ test('the cut button closes the connection; the client reconnects and resumes wi
     const reconnects = await page.locator('#log li[data-kind="reconnecting"]').count();
     const opens = await page.locator('#log li[data-kind="open"]').count();
 
-    await page.locator('#cut').click();
+    await page.bringToFront();
+  await page.locator('#cut').click();
     await expect(page.locator('#cut-result')).toHaveText(/^server closed [1-9]\d* connections?$/);
     // Lifecycle: reconnecting (with the error's code), then open again, resumed.
     await expect(page.locator('#log li[data-kind="reconnecting"]')).toHaveCount(reconnects + 1, long);
@@ -143,6 +145,8 @@ test('chat reaches the other pages in the same room and not those in another; a 
 
   const messages = (p: Page) => p.locator('#messages li');
   const say = async (p: Page, text: string) => {
+    // A background tab gets no animation frames, which Playwright's actionability checks wait for.
+    await p.bringToFront();
     await p.locator('#text').fill(text);
     await p.locator('#text').press('Enter');
   };
@@ -165,6 +169,7 @@ test('chat reaches the other pages in the same room and not those in another; a 
 
   // cy moves to the lobby: joined without reconnecting, and gets the lobby's messages from now on.
   const cyConn = served(demo).find((c) => c.channels.has('room:dev'))!.id;
+  await cy.bringToFront();
   await cy.locator('#room').selectOption('lobby');
   await expect(cy.locator('#log li[data-kind="join"]').first()).toHaveText(/left #dev, joined #lobby/);
   await expect.poll(() => [members('lobby'), members('dev')], long).toEqual([3, 0]);
@@ -172,6 +177,7 @@ test('chat reaches the other pages in the same room and not those in another; a 
   await expect(cy.locator('#messages li.other')).toHaveText([/^adawelcome cy/]);
 
   // The secret room is refused by the server's onJoin: the reason reaches the page, cy stays in the lobby.
+  await cy.bringToFront();
   await cy.locator('#room').selectOption('secret');
   const refused = cy.locator('#log li[data-kind="refused"]');
   await expect(refused).toHaveCount(1, long);
