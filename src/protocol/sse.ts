@@ -57,9 +57,11 @@ export class SseParser {
   push(chunk: string): void {
     let buf = this.buf + chunk;
     let start = 0;
+    // Searched again only once passed: a fresh search per line would make a CR-less batch quadratic.
+    let cr = buf.indexOf('\r');
     for (;;) {
       let nl = buf.indexOf('\n', start);
-      const cr = buf.indexOf('\r', start);
+      if (cr >= 0 && cr < start) cr = buf.indexOf('\r', start);
       // A lone CR ends a line too; a CR at the very end may be the first half of CRLF, so wait.
       if (cr >= 0 && (nl < 0 || cr < nl)) {
         if (cr === buf.length - 1) break;
