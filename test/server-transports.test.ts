@@ -41,7 +41,7 @@ describe.each(KINDS)('%s', (kind) => {
     expect(f.event).toBe('$hello');
     expect(f.id).toBeUndefined();
     const hello = c.inbox.hello!;
-    expect(hello).toMatchObject({ replay: true, retry: 1000 });
+    expect(hello).toMatchObject({ replay: true, retry: 500 });
     expect(hello.cid).toMatch(/^[\w-]{22}$/);
     expect(hello.epoch).toMatch(/^[0-9a-z]+$/);
     expect(hello.hb).toBe(kind === 'longpoll' ? 500 : 15000);

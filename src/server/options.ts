@@ -68,7 +68,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
   return {
     path,
     heartbeatMs: num('heartbeatMs', o.heartbeatMs, 15_000, 1),
-    retryMs: num('retryMs', o.retryMs, 1000, 0),
+    retryMs: num('retryMs', o.retryMs, 500, 0),
     websocket: transports.includes('websocket'),
     eventsource: transports.includes('eventsource'),
     longpoll: transports.includes('longpoll'),

@@ -50,7 +50,7 @@ export interface PushServerOptions<User = unknown> {
   history?: number;
   /** Heartbeat interval for WebSocket and SSE connections, in ms. Default 15000. */
   heartbeatMs?: number;
-  /** Reconnect base delay sent to clients (SSE `retry:` and the hello), in ms. Default 1000. */
+  /** Reconnect base delay sent to clients (SSE `retry:` and the hello), in ms. Default 500. */
   retryMs?: number;
   /** Transports served; requests for others get 404 (a WebSocket upgrade 400). Default all three. */
   transports?: readonly TransportName[];
