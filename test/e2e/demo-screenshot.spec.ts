@@ -11,7 +11,7 @@ import { expect, ROOT, test as base } from './fixtures';
 const test = base.extend<{ demo: Demo }>({
   // eslint-disable-next-line no-empty-pattern
   demo: async ({}, use) => {
-    const demo = await startDemo({ port: 0, log: false });
+    const demo = await startDemo({ port: 0, host: '127.0.0.1', log: false });
     await use(demo);
     await demo.close();
   },

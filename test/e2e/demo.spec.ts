@@ -15,7 +15,7 @@ const test = base.extend<{ demo: Demo & { lines: string[] } }>({
   // eslint-disable-next-line no-empty-pattern
   demo: async ({}, use) => {
     const lines: string[] = [];
-    const demo = await startDemo({ port: 0, log: (l) => lines.push(l) });
+    const demo = await startDemo({ port: 0, host: '127.0.0.1', log: (l) => lines.push(l) });
     await use(Object.assign(demo, { lines }));
     await demo.close();
   },
