@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { PushClient as Base } from './client/PushClient';
 import type { PushClientOptions, PushUrl } from './client/options';
 
-export class PushClient<E extends Record<string, any> = Record<string, any>> extends Base<E> {
+export class PushClient<E extends Record<string, any> = Record<string, any>, S extends Record<string, any> = E> extends Base<E, S> {
   constructor(url: PushUrl, options: PushClientOptions = {}) {
     super(url, {
       ...options,

@@ -47,8 +47,9 @@ function defaultDecode(s: string): unknown {
  * reconnect policy and one last-event-id whichever transport the network allows.
  *
  * @typeParam E - map of event name to the type of its data, e.g. `{ price: { px: number } }`.
+ * @typeParam S - map of the events the client sends to the type of their data; the same as `E` unless given.
  */
-export class PushClient<E extends Record<string, any> = Record<string, any>> {
+export class PushClient<E extends Record<string, any> = Record<string, any>, S extends Record<string, any> = E> {
   /** Lifecycle notifications (`open`, `transport`, `reconnecting`, `gap`, `error`, `close`). */
   readonly lifecycle: Emitter<Lifecycle> = mitt<Lifecycle>();
   /** The current snapshot; see {@link PushClient.subscribe}. */
@@ -165,7 +166,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>> {
    * While not connected it waits in a bounded queue (`maxQueued`) and goes out in order on open.
    * Resolves when written (WebSocket) or accepted (HTTP); rejects with a `PushError` otherwise.
    */
-  send<K extends string>(event: K, data?: K extends keyof E ? E[K] : unknown): Promise<void> {
+  send<K extends string>(event: K, data?: K extends keyof S ? S[K] : unknown): Promise<void> {
     if (!isEventName(event)) return Promise.reject(new PushError('BAD_OPTION', 'send: invalid event name'));
     if (this.status.state === 'closed') return Promise.reject(new PushError('CLOSED', 'client is closed'));
     this.alive();
