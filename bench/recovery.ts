@@ -35,7 +35,7 @@ interface Case {
 function pushCase(transports: TransportName[] | undefined, retryMs?: number): Case {
   return {
     client: `push-client ${transports ? transports.join(', ') : '(all three)'}`,
-    note: retryMs === undefined ? 'defaults (server retryMs 1000)' : `what-if: server retryMs ${retryMs}`,
+    note: retryMs === undefined ? 'defaults (server retryMs 500)' : `server retryMs ${retryMs}`,
     target: true,
     async start() {
       const s = await startPush({ history: 10_000, ...(retryMs === undefined ? {} : { retryMs }) });
@@ -70,7 +70,7 @@ const CASES: Case[] = [
   pushCase(['eventsource']),
   pushCase(['longpoll']),
   pushCase(undefined),
-  pushCase(['websocket'], 500),
+  pushCase(['websocket'], 1000), // the default until it moved to 500
   sioCase(['websocket'], false),
   sioCase(['polling'], false),
   sioCase(['websocket'], true),
