@@ -309,6 +309,31 @@ describe('polls and sends are checked against the connection they name', () => {
     expect((await lpGet(s.url, { cid: 'forged', ack: '0' })).status).toBe(404);
   });
 
+  it('answers a refused send without reading its body, and closes the connection', async () => {
+    const s = await start<User>({ authorize: auth });
+    const { cid } = JSON.parse((await lpGet(s.url, { token: 'tok-alice' })).frames[0].data);
+    const port = +new URL(s.origin).port;
+    for (const [target, status] of [
+      ['/push?cid=unknown', 404],
+      [`/push?cid=${cid}&token=tok-bob`, 403],
+      [`/push?cid=${cid}`, 401],
+    ] as const) {
+      const answer = await new Promise<string>((resolve) => {
+        let out = '';
+        const sock = net.connect(port, '127.0.0.1', () =>
+          // Declares 100 MB and sends only the start of it: the answer must not wait for the rest.
+          sock.write(`POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n[{"e":"x"}`),
+        );
+        sock.on('data', (d) => (out += d));
+        sock.on('close', () => resolve(out));
+        sock.on('error', () => resolve(out));
+        sock.setTimeout(5000, () => sock.destroy());
+      });
+      expect(answer, target).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(answer, target).toMatch(/\r\nConnection: close\r\n/i);
+    }
+  });
+
   it.each(['eventsource', 'longpoll'] as const)('over %s: another identity gets 403, no credentials 401, the owner 204', async (kind) => {
     const got: [string, string][] = [];
     const s = await start<User>({ authorize: auth, pollTimeout: 100 });

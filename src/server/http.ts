@@ -102,9 +102,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
 }
 
 /**
- * Answers 413 without reading the rest of an oversized body. The connection is closed after the
- * answer, so the unread bytes cannot be taken for the next request.
+ * Answers a send without reading (the rest of) its body: too large, or refused before it was read.
+ * The connection is closed after the answer, so the unread bytes are neither taken for the next
+ * request nor read and thrown away, however many a client sends.
  */
 export function refuseBody(res: ServerResponse, status: number, reason: string): void {
-  reply(res, status, reason, status === 413 ? { Connection: 'close' } : undefined);
+  reply(res, status, reason, { Connection: 'close' });
 }
