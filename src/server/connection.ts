@@ -107,3 +107,31 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
    */
   protected abstract end(shutdown: boolean): Promise<void>;
 }
+
+/**
+ * A connection that writes queued blocks straight to a stream (SSE response, WebSocket): the
+ * transport only says how to write, how many bytes still wait for the peer, and how to drop it.
+ */
+export abstract class StreamConnection<User = unknown> extends BaseConnection<User> {
+  flush(): void {
+    this.dirty = false;
+    if (this.closed) {
+      this.out.length = 0;
+      return;
+    }
+    this.write();
+    if (this.waiting() > this.host.maxBufferedBytes) {
+      // A client that cannot keep up would make us hold its backlog forever. Dropping it is safe:
+      // it reconnects and resumes from history.
+      this.gone();
+      this.kill();
+    }
+  }
+
+  /** Writes the blocks queued in `out`, if any. */
+  protected abstract write(): void;
+  /** Bytes written but not yet passed on to the peer. */
+  protected abstract waiting(): number;
+  /** Drops the underlying socket at once, without writing anything more. */
+  protected abstract kill(): void;
+}

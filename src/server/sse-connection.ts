@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BaseConnection, type ConnectionHost } from './connection';
+import { StreamConnection, type ConnectionHost } from './connection';
 import { HEARTBEAT_BLOCK } from './blocks';
 
 /** Headers that keep proxies from caching, transforming or buffering the stream. */
@@ -11,7 +11,7 @@ const SSE_HEADERS = {
 };
 
 /** A connection over a Server-Sent Events response. */
-export class SseConnection<User = unknown> extends BaseConnection<User> {
+export class SseConnection<User = unknown> extends StreamConnection<User> {
   private wrote = false;
   /** Bytes the socket had passed to the kernel at the last heartbeat if some were waiting then, else -1. */
   private flushed = -1;
@@ -33,20 +33,6 @@ export class SseConnection<User = unknown> extends BaseConnection<User> {
     res.on('close', () => this.gone());
   }
 
-  flush(): void {
-    this.dirty = false;
-    if (this.closed) {
-      this.out.length = 0;
-      return;
-    }
-    this.write();
-    if (this.res.writableLength > this.host.maxBufferedBytes) {
-      // Too slow to keep up: drop it; it reconnects and resumes from history.
-      this.gone();
-      this.res.destroy();
-    }
-  }
-
   heartbeat(): void {
     // A peer that read nothing for a whole heartbeat interval while bytes were waiting for it is
     // dead or stuck (a network that dropped it silently, a frozen process): drop it, as a WebSocket
@@ -66,7 +52,15 @@ export class SseConnection<User = unknown> extends BaseConnection<User> {
     this.wrote = false;
   }
 
-  private write(): void {
+  protected waiting(): number {
+    return this.res.writableLength;
+  }
+
+  protected kill(): void {
+    this.res.destroy();
+  }
+
+  protected write(): void {
     const out = this.out;
     if (out.length === 0) return;
     this.out = [];

@@ -1,6 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { PushError } from '../protocol';
-import { BaseConnection, type ConnectionHost } from './connection';
+import { StreamConnection, type ConnectionHost } from './connection';
 import { HEARTBEAT_BLOCK } from './blocks';
 
 /**
@@ -14,7 +14,7 @@ const FRAME_CHARS = 16 * 1024;
 const reason = (text: string): string => (text.length > 120 ? text.slice(0, 120) : text);
 
 /** A connection over a `ws` WebSocket. */
-export class WsConnection<User = unknown> extends BaseConnection<User> {
+export class WsConnection<User = unknown> extends StreamConnection<User> {
   /** Cleared at each heartbeat, set by a pong or any message: a socket that stays silent is dead. */
   private alive = true;
   /** Something was written since the last heartbeat, so no `$hb` is needed. */
@@ -49,21 +49,6 @@ export class WsConnection<User = unknown> extends BaseConnection<User> {
     ws.on('close', () => this.gone());
   }
 
-  flush(): void {
-    this.dirty = false;
-    if (this.closed) {
-      this.out.length = 0;
-      return;
-    }
-    this.write();
-    if (this.ws.bufferedAmount > this.host.maxBufferedBytes) {
-      // A client that cannot keep up would make us hold its backlog forever. Dropping it is safe:
-      // it reconnects and resumes from history. A close frame would queue behind the backlog.
-      this.gone();
-      this.ws.terminate();
-    }
-  }
-
   heartbeat(): void {
     if (!this.alive) {
       this.gone();
@@ -76,7 +61,16 @@ export class WsConnection<User = unknown> extends BaseConnection<User> {
     this.wrote = false;
   }
 
-  private write(): void {
+  protected waiting(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  protected kill(): void {
+    // Terminated, not closed: a close frame would queue behind the backlog.
+    this.ws.terminate();
+  }
+
+  protected write(): void {
     const out = this.out;
     const n = out.length;
     if (n === 0) return;
