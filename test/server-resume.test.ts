@@ -1,26 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryBackplane } from '../src/server';
-import { connect, KINDS, sleep, sseClient, startServer, type AnyClient, type TestServer } from './helpers/server-clients';
+import { KINDS, sleep, sseClient, useServers, type AnyClient } from './helpers/server-clients';
 
-let servers: TestServer<any>[] = [];
-let clients: AnyClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.stop()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function start(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer<any>> {
-  const s = await startServer({ pollTimeout: 500, ...options });
-  servers.push(s);
-  return s;
-}
-
-async function open(kind: (typeof KINDS)[number], s: TestServer<any>, query = {}): Promise<AnyClient> {
-  const c = await connect(kind, s.url, query);
-  clients.push(c);
-  return c;
-}
+const { clients, start, open } = useServers();
 
 const payloads = (c: AnyClient) => c.inbox.events.map((f) => JSON.parse(f.data));
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Connection } from '../src/server';
 import {
   connect,
@@ -6,32 +6,13 @@ import {
   lpGet,
   sleep,
   sseClient,
-  startServer,
   until,
+  useServers,
   wsClient,
   type AnyClient,
-  type TestServer,
 } from './helpers/server-clients';
 
-let servers: TestServer<any>[] = [];
-let clients: AnyClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.stop()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function start(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer<any>> {
-  const s = await startServer({ pollTimeout: 500, ...options });
-  servers.push(s);
-  return s;
-}
-
-async function open(kind: (typeof KINDS)[number], s: TestServer<any>, query = {}): Promise<AnyClient> {
-  const c = await connect(kind, s.url, query);
-  clients.push(c);
-  return c;
-}
+const { clients, start, open } = useServers();
 
 describe.each(KINDS)('%s', (kind) => {
   it('sends the hello first, with cid, epoch, replay and heartbeat', async () => {
@@ -172,7 +153,7 @@ describe.each(KINDS)('%s', (kind) => {
     const c = await open(kind, s);
     await until(() => s.push.connections.length === 1);
     await c.stop();
-    clients = clients.filter((x) => x !== c);
+    clients.splice(clients.indexOf(c), 1);
     await until(() => s.push.connections.length === 0, 3000, 'connection gone');
     expect(s.push.connection(c.cid)).toBeUndefined();
   });

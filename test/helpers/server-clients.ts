@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import { decodeFrame, SseParser, type Frame, type Hello } from '../../src/protocol';
 import { createPushServer } from '../../src/server';
@@ -269,4 +270,35 @@ export async function connect(kind: Kind, url: string, query: Query = {}): Promi
   await c.inbox.waitFor((f) => f.length > 0, 5000, 'hello');
   const cid = c.inbox.hello!.cid;
   return { inbox: c.inbox, cid, send: async (m) => (await post(url, cid, m)).status, stop: async () => c.close() };
+}
+
+/**
+ * Servers and clients for one test file, all stopped after each test: call once at the top of the
+ * file. `start` runs a server (pollTimeout 500 unless the options say otherwise), `open` connects a
+ * client to it; a client opened otherwise can be pushed onto `clients` to be stopped too.
+ */
+export function useServers(): {
+  clients: AnyClient[];
+  start(options?: Parameters<typeof startServer>[0]): Promise<TestServer<any>>;
+  open(kind: Kind, s: TestServer<any>, query?: Query): Promise<AnyClient>;
+} {
+  const servers: TestServer<any>[] = [];
+  const clients: AnyClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return {
+    clients,
+    async start(options = {}) {
+      const s = await startServer({ pollTimeout: 500, ...options });
+      servers.push(s);
+      return s;
+    },
+    async open(kind, s, query = {}) {
+      const c = await connect(kind, s.url, query);
+      clients.push(c);
+      return c;
+    },
+  };
 }
