@@ -5,25 +5,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { redisBackplane, type Backplane, type BackplaneEntry, type RedisBackplaneOptions } from '../src/server';
-import { startProxy, startRedis, type RedisServer } from './helpers/redis';
+import { startProxy, startRedis, useRedis } from './helpers/redis';
 import { sleep, until } from './helpers/net';
 
-let redis: RedisServer;
+const redis = useRedis({ beforeAll, beforeEach, afterAll });
 let open: Backplane[] = [];
 let n = 0;
 
-// Started once per file; awaited by every test, so that without redis-server each test fails (never skips).
-let starting: Promise<RedisServer>;
-beforeAll(() => {
-  starting = startRedis();
-  starting.catch(() => {});
-});
-beforeEach(async () => {
-  redis = await starting;
-});
-afterAll(async () => {
-  await (await starting.catch(() => null))?.stop();
-});
 afterEach(async () => {
   await Promise.all(open.splice(0).map((b) => b.close()));
 });

@@ -10,33 +10,20 @@ import type { TransportName } from '../src';
 import {
   forkRedisPush,
   startProxy,
-  startRedis,
   startRedisPush,
+  useRedis,
   type PushProcess,
   type RedisPushOptions,
-  type RedisServer,
 } from './helpers/redis';
 import { connect, type AnyClient } from './helpers/server-clients';
 import { sleep, until } from './helpers/net';
 
 const TRANSPORTS: TransportName[] = ['websocket', 'eventsource', 'longpoll'];
 
-let redis: RedisServer;
+const redis = useRedis({ beforeAll, beforeEach, afterAll });
 let n = 0;
 const cleanups: (() => unknown)[] = [];
 
-// Started once per file; awaited by every test, so that without redis-server each test fails (never skips).
-let starting: Promise<RedisServer>;
-beforeAll(() => {
-  starting = startRedis();
-  starting.catch(() => {});
-});
-beforeEach(async () => {
-  redis = await starting;
-});
-afterAll(async () => {
-  await (await starting.catch(() => null))?.stop();
-});
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 });

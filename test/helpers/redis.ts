@@ -49,6 +49,47 @@ export async function startRedis(at?: number): Promise<RedisServer> {
   }
 }
 
+/** The vitest hooks `useRedis` registers, passed in: this module is also loaded outside vitest (the forked push server, the bench). */
+export interface SuiteHooks {
+  beforeAll(fn: () => unknown): void;
+  beforeEach(fn: () => unknown): void;
+  afterAll(fn: () => unknown): void;
+}
+
+/**
+ * One `redis-server` for a test file: started once, stopped after the last test, and awaited by
+ * every test, so that without redis-server each test fails (never skips). The returned server is
+ * usable from inside a test.
+ */
+export function useRedis(hooks: SuiteHooks): RedisServer {
+  let starting: Promise<RedisServer>;
+  let redis: RedisServer | undefined;
+  hooks.beforeAll(() => {
+    starting = startRedis();
+    starting.catch(() => {});
+  });
+  hooks.beforeEach(async () => {
+    redis = await starting;
+  });
+  hooks.afterAll(async () => {
+    await (await starting.catch(() => null))?.stop();
+  });
+  const current = (): RedisServer => {
+    if (!redis) throw new Error('redis-server is only available inside a test');
+    return redis;
+  };
+  return {
+    get port() {
+      return current().port;
+    },
+    get url() {
+      return current().url;
+    },
+    command: (...args) => current().command(...args),
+    stop: () => current().stop(),
+  };
+}
+
 function launch(port: number): Promise<RedisServer> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
