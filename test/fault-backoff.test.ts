@@ -8,19 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PushClientOptions, TransportName } from '../src';
 import { PushClient } from '../src/node';
 import { cleanups, shut, sleep, until } from './helpers/net';
-import { opened, startPush } from './helpers/push';
-import { httpAnswer, startProxy, type Proxy } from './helpers/proxy';
+import { opened, startProxiedPush, startPush } from './helpers/push';
+import { httpAnswer, type Proxy } from './helpers/proxy';
 
 const cleanup = cleanups();
 afterEach(() => cleanup.run());
 
-async function setup(server: Parameters<typeof startPush>[0] = {}) {
-  const s = await startPush({ retryMs: 0, ...server });
-  cleanup.add(() => s.stop());
-  const p = await startProxy(s.port);
-  cleanup.add(() => p.close());
-  return { s, p };
-}
+const setup = (server: Parameters<typeof startPush>[0] = {}) => startProxiedPush(cleanup, server);
 
 function client(url: string, o: PushClientOptions = {}) {
   const c = new PushClient(url, o);

@@ -7,21 +7,15 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PushClientOptions, TransportName } from '../src';
 import { PushClient } from '../src/node';
 import { cleanups, sleep, until } from './helpers/net';
-import { opened, startPush } from './helpers/push';
-import { startProxy, type Proxy } from './helpers/proxy';
+import { opened, startProxiedPush, type startPush } from './helpers/push';
+import type { Proxy } from './helpers/proxy';
 
 const cleanup = cleanups();
 afterEach(() => cleanup.run());
 
 const ALL: TransportName[] = ['websocket', 'eventsource', 'longpoll'];
 
-async function setup(server: Parameters<typeof startPush>[0] = {}) {
-  const s = await startPush({ retryMs: 0, ...server });
-  cleanup.add(() => s.stop());
-  const p = await startProxy(s.port);
-  cleanup.add(() => p.close());
-  return { s, p };
-}
+const setup = (server: Parameters<typeof startPush>[0] = {}) => startProxiedPush(cleanup, server);
 
 function client(p: Proxy, o: PushClientOptions = {}) {
   const c = new PushClient(p.url(), { reconnect: { minDelay: 10, maxDelay: 100 }, ...o });

@@ -3,6 +3,7 @@ import { createPushServer } from '../../src/server';
 import { PushClient } from '../../src/node';
 import type { PushClientOptions } from '../../src';
 import { listen, shut } from './net';
+import { startProxy } from './proxy';
 
 type ServerOptions = Omit<Parameters<typeof createPushServer>[0], 'server'>;
 
@@ -51,6 +52,21 @@ export async function startPush(options: ServerOptions & { port?: number } = {})
       await shut(server);
     },
   };
+}
+
+/**
+ * A push server (`retryMs` 0 unless `server` says otherwise) behind the fault suite's proxy, both
+ * stopped by `cleanup` (from `cleanups()` in ./net) after the test.
+ */
+export async function startProxiedPush(
+  cleanup: { add(f: () => unknown): void },
+  server: Parameters<typeof startPush>[0] = {},
+) {
+  const s = await startPush({ retryMs: 0, ...server });
+  cleanup.add(() => s.stop());
+  const p = await startProxy(s.port);
+  cleanup.add(() => p.close());
+  return { s, p };
 }
 
 /** Collects `n` events of the given names, in order of arrival. */
