@@ -4,9 +4,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Locator, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { startDemo, type Demo } from '../../examples/server';
-import { expect, ROOT, test as base } from './fixtures';
+import { expect, grows, long, openPage, ROOT, test as base } from './fixtures';
 
 const test = base.extend<{ demo: Demo }>({
   // eslint-disable-next-line no-empty-pattern
@@ -20,26 +20,11 @@ const test = base.extend<{ demo: Demo }>({
 // Tracing records a screencast: on a busy 2-core machine that alone shows in the latency figures.
 test.use({ trace: 'off' });
 test.describe.configure({ timeout: 150_000 });
-const long = { timeout: 30_000 };
-
-const num = async (l: Locator) => Number((await l.textContent())!.replace(/[^\d.-]/g, ''));
-
-async function openPage(page: Page, demo: Demo, query = ''): Promise<void> {
-  await page.goto(demo.url + query);
-  await expect(page.locator('#state')).toHaveText('open', long);
-}
-
 async function force(page: Page, mode: string, expected = mode): Promise<void> {
   await page.bringToFront();
   await page.locator(`[data-mode="${mode}"]`).click();
   await expect(page.locator('#transport')).toHaveText(expected, long);
   await expect(page.locator('#state')).toHaveText('open', long);
-}
-
-async function grows(page: Page, transport: string, n: number): Promise<void> {
-  const cell = page.locator(`#stats tr[data-transport="${transport}"] .count`);
-  const before = await num(cell);
-  await expect.poll(() => num(cell), { ...long, message: `events over ${transport}` }).toBeGreaterThanOrEqual(before + n);
 }
 
 test('screenshot for the README (docs/demo.png)', async ({ page, demo }) => {

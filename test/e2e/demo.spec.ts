@@ -5,9 +5,9 @@
  * open and stops cleanly on Ctrl-C. demo-screenshot.spec.ts writes docs/demo.png.
  */
 import { spawn } from 'node:child_process';
-import type { Locator, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { startDemo, type Demo } from '../../examples/server';
-import { expect, ROOT, test as base } from './fixtures';
+import { expect, grows, long, num, openPage, ROOT, test as base } from './fixtures';
 
 const TRANSPORTS = ['websocket', 'eventsource', 'longpoll'] as const;
 
@@ -28,18 +28,11 @@ test.afterEach(async ({ page }, info) => {
   await info.attach('lifecycle log', { body: log, contentType: 'text/plain' });
 });
 
-// The machine may be busy with other test runs: be patient, but every wait still has an end.
+// The machine may be busy with other test runs: be patient, but every wait still has an end (`long`).
 test.describe.configure({ timeout: 150_000 });
-const long = { timeout: 30_000 };
 
-const num = async (l: Locator) => Number((await l.textContent())!.replace(/[^\d.-]/g, ''));
 /** The page's connections as the server sees them (not the start-up self-check). */
 const served = (demo: Demo) => demo.push.connections.filter((c) => !c.user?.selfCheck);
-
-async function openPage(page: Page, demo: Demo, query = ''): Promise<void> {
-  await page.goto(demo.url + query);
-  await expect(page.locator('#state')).toHaveText('open', long);
-}
 
 async function force(page: Page, mode: (typeof TRANSPORTS)[number] | 'auto', expected: string = mode): Promise<void> {
   await page.bringToFront();
@@ -47,13 +40,6 @@ async function force(page: Page, mode: (typeof TRANSPORTS)[number] | 'auto', exp
   await expect(page.locator(`[data-mode="${mode}"]`)).toHaveAttribute('aria-pressed', 'true');
   await expect(page.locator('#transport')).toHaveText(expected, long);
   await expect(page.locator('#state')).toHaveText('open', long);
-}
-
-/** Waits until the page's count of ticker events over `transport` grew by `n`. */
-async function grows(page: Page, transport: string, n: number): Promise<void> {
-  const cell = page.locator(`#stats tr[data-transport="${transport}"] .count`);
-  const before = await num(cell);
-  await expect.poll(() => num(cell), { ...long, message: `events over ${transport}` }).toBeGreaterThanOrEqual(before + n);
 }
 
 async function noLoss(page: Page): Promise<void> {
