@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/helpers/chromium';
 
 // scripts/test.mjs reads the results from this file: keep the two paths in sync.
 const PLAYWRIGHT_JSON_REPORT = 'test-results/playwright.json';
@@ -22,18 +23,9 @@ export default defineConfig({
     headless: true,
     trace: 'retain-on-failure',
     launchOptions: {
-      // Debian's chromium package (.ci/run installs it); Playwright's own browser download is
-      // not used. CHROMIUM_PATH overrides it on other machines.
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      // CHROMIUM_PATH overrides Debian's /usr/bin/chromium on other machines.
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_ARGS,
     },
   },
 });

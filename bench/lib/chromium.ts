@@ -6,11 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-
-export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium';
 
 export function haveChromium(): boolean {
-  return existsSync(CHROMIUM);
+  return existsSync(CHROMIUM_PATH);
 }
 
 export interface Browser {
@@ -22,16 +21,10 @@ export interface Browser {
 export function launch(url: string): Browser {
   const dir = mkdtempSync(path.join(tmpdir(), 'push-bench-chromium-'));
   const proc = spawn(
-    CHROMIUM,
+    CHROMIUM_PATH,
     [
       '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...CHROMIUM_ARGS,
       // A headless page is never hidden, but keep timers and the renderer at full speed regardless.
       '--disable-background-timer-throttling',
       '--disable-renderer-backgrounding',
