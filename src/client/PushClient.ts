@@ -58,6 +58,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
   lastEventId?: string;
 
   private o: Resolved;
+  /** Where the transport that worked is remembered: the URLs, whatever the query adds per connect. */
+  private key: string;
   private handlers = new Map<string, Set<Handler>>();
   private any = new Set<(event: string, data: any, meta: Meta) => void>();
   private subs = new Set<(s: Status) => void>();
@@ -98,7 +100,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     this.lastEventId = this.o.lastEventId;
     this.chans = new Set(this.o.channels);
     for (const c of this.chans) if (!isChannelName(c)) throw new PushError('BAD_OPTION', `push-client: option "channels" has an invalid name`);
-    const known = recall(this.key());
+    const known = recall((this.key = JSON.stringify(this.o.urls)));
     this.best = Math.max(0, known ? this.o.transports.indexOf(known) : 0);
     if (this.o.autoConnect) this.connect();
   }
@@ -194,10 +196,6 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
   }
 
   // ---- connecting -------------------------------------------------------------------------------
-
-  private key(): string {
-    return JSON.stringify(this.o.urls);
-  }
 
   /** One pass over the transports, from the one that worked last. */
   private async cycle(): Promise<void> {
@@ -397,7 +395,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const to = this.o.transports[this.best];
     const from = this.name;
     this.name = to;
-    remember(this.key(), to, this.o.rememberTransport);
+    remember(this.key, to, this.o.rememberTransport);
     this.set('open');
     if (from !== to) this.lifecycle.emit('transport', { from, to });
     this.lifecycle.emit('open', { transport: to, resumed });
