@@ -35,7 +35,7 @@ const isExternal = (id: string): boolean =>
 
 const banner = `/*! push-client v${pkg.version} | MIT License */`;
 
-const libPlugins = (): Plugin[] => [esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' })];
+const libPlugins = (): Plugin[] => [esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })];
 
 export default defineConfig([
   // ESM + CJS for all entries, built together so that code shared between entries

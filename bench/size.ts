@@ -1,18 +1,20 @@
 /**
  * Size: the browser bundle (all three transports), each framework binding (only the bytes it adds:
  * client and framework external), and the peers' browser entries, all bundled the same way
- * (esbuild 0.28, bundle + minify, ESM, platform browser, target es2020), then gzip -9 and brotli 11.
+ * (esbuild 0.28, bundle + minify, ESM, platform browser, target es2022), then gzip -9 and brotli 11.
  *
  *   npm run bench -- size
  */
-import { BINDINGS, BUDGET, CORE_ENTRY, PEERS, bindingEntry, contributors, measure } from './lib/size';
+import { BINDINGS, BUDGET, CORE, CORE_FETCH_SSE, PEERS, bindingEntry, contributors, measure } from './lib/size';
 import { isMain, table, type Cell } from './lib/table';
 
 export async function run(): Promise<{ core: number; bindings: Record<string, number | undefined> }> {
   const rows: Cell[][] = [];
-  const core = await measure({ entry: CORE_ENTRY });
+  const core = await measure(CORE);
   const verdict = (gz: number, budget: number) => (gz <= budget ? `ok (≤ ${budget})` : `OVER ${budget} by ${gz - budget}`);
   rows.push(['push-client (WS + SSE + long-poll)', core.min, core.gzip, core.brotli, verdict(core.gzip, BUDGET.core)]);
+  const withFetch = await measure(CORE_FETCH_SSE);
+  rows.push(['  + FetchEventSource (opt-in: SSE headers, status)', withFetch.min - core.min, withFetch.gzip - core.gzip, withFetch.brotli - core.brotli, 'not in the core']);
   const bindings: Record<string, number | undefined> = {};
   for (const b of BINDINGS) {
     const entry = bindingEntry(b);
@@ -33,7 +35,7 @@ export async function run(): Promise<{ core: number; bindings: Record<string, nu
       peerRows.push([p.name, undefined, undefined, undefined, 'bundle failed: ' + (e as Error).message.split('\n')[0]]);
     }
   }
-  console.log('\n## Size (esbuild 0.28: bundle, minify, ESM, browser, es2020; bytes)\n');
+  console.log('\n## Size (esbuild 0.28: bundle, minify, ESM, browser, es2022; bytes)\n');
   console.log(table(['bundle', 'min', 'min+gzip -9', 'min+brotli 11', 'budget (gzip)'], rows));
   console.log();
   console.log(table(['peer (main class, as an app imports it)', 'min', 'min+gzip -9', 'min+brotli 11', 'gzip vs push-client'], peerRows));

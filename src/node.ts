@@ -1,16 +1,19 @@
 /**
  * The Node flavour of `push-client` (chosen by the `node` export condition): the same client, with
- * the `ws` package as WebSocket where the runtime has no global one. SSE uses the built-in fetch reader.
+ * the `ws` package as WebSocket where the runtime has no global one, and SSE read with `fetch`
+ * ({@link FetchEventSource}: headers, HTTP status codes) unless an `EventSource` is given.
  */
 import WebSocket from 'ws';
 import { PushClient as Base } from './client/PushClient';
 import type { PushClientOptions, PushUrl } from './client/options';
+import { FetchEventSource } from './transports/fetch-event-source';
 
 export class PushClient<E extends Record<string, any> = Record<string, any>, S extends Record<string, any> = E> extends Base<E, S> {
   constructor(url: PushUrl, options: PushClientOptions = {}) {
     super(url, {
       ...options,
       WebSocket: options.WebSocket || globalThis.WebSocket || (WebSocket as unknown as typeof globalThis.WebSocket),
+      EventSource: options.EventSource || (FetchEventSource as unknown as typeof EventSource),
     });
   }
 }
@@ -19,3 +22,5 @@ export type { ReconnectOptions } from './client/backoff';
 export type { Status, State, Meta, Lifecycle } from './client/state';
 export type { TransportName } from './transports/transport';
 export { PushError, type PushErrorCode } from './protocol/errors';
+export { FetchEventSource };
+export type { EventSourceInitPlus } from './transports/eventsource';

@@ -1,15 +1,15 @@
 /**
  * Size budget (issue 6), measured exactly as `npm run bench -- size` does: esbuild bundle + minify,
- * ESM, platform browser, target es2020, then gzip -9.
+ * ESM, platform browser, target es2022, then gzip -9.
  * - the browser bundle with all three transports: at most 4,000 bytes;
  * - each framework binding adds at most 600 bytes (client and framework external).
  */
 import { describe, expect, it } from 'vitest';
-import { BINDINGS, BUDGET, CORE_ENTRY, bindingEntry, contributors, measure } from '../bench/lib/size';
+import { BINDINGS, BUDGET, CORE, bindingEntry, contributors, measure } from '../bench/lib/size';
 
 describe('bundle size budget (esbuild, minified ESM, gzip -9)', () => {
   it(`core (WebSocket + SSE + long-poll) is at most ${BUDGET.core} bytes`, async () => {
-    const s = await measure({ entry: CORE_ENTRY });
+    const s = await measure(CORE);
     const top = contributors(s.metafile)
       .slice(0, 5)
       .map((c) => `${c.file} ${c.bytes} B`)
@@ -18,7 +18,7 @@ describe('bundle size budget (esbuild, minified ESM, gzip -9)', () => {
   });
 
   it('core pulls in no framework', async () => {
-    const s = await measure({ entry: CORE_ENTRY });
+    const s = await measure(CORE);
     const inputs = Object.keys(s.metafile.inputs);
     expect(inputs.filter((f) => /node_modules\/(react|react-dom|vue|@vue|svelte)\//.test(f))).toEqual([]);
   });

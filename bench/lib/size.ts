@@ -1,6 +1,6 @@
 /**
  * One way of measuring bundle size, shared by `bench/size.ts` and `test/size.test.ts`: esbuild with
- * bundle, minify, format esm, platform browser, target es2020; then gzip -9 and brotli quality 11.
+ * bundle, minify, format esm, platform browser, target es2022; then gzip -9 and brotli quality 11.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -77,7 +77,7 @@ export async function measure(opts: { entry?: string; contents?: string; binding
     minify: true,
     format: 'esm',
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     write: false,
     metafile: true,
     legalComments: 'eof', // esbuild's default: licence comments ship
@@ -91,8 +91,13 @@ export async function measure(opts: { entry?: string; contents?: string; binding
   return { min: Buffer.byteLength(code), ...compressed(code), metafile: r.metafile, code };
 }
 
-/** The client's browser bundle: all three transports, nothing external. */
-export const CORE_ENTRY = 'src/index.ts';
+/**
+ * The client's browser bundle, as an app imports it (the main class, like the peers below): all
+ * three transports, nothing external. Opt-ins (FetchEventSource) are measured apart.
+ */
+export const CORE = { contents: `export { PushClient } from './src/index.ts';` };
+/** The core plus the fetch-based EventSource an app adds for SSE headers or HTTP status codes. */
+export const CORE_FETCH_SSE = { contents: `export { PushClient, FetchEventSource } from './src/index.ts';` };
 
 export const BINDINGS = ['react', 'vue', 'svelte'] as const;
 

@@ -1,4 +1,4 @@
-import { PushError } from '../protocol';
+import { PushError, isChannelName } from '../protocol';
 import type { TransportName } from '../transports/transport';
 import { defaultReconnect, type ReconnectOptions } from './backoff';
 
@@ -55,20 +55,23 @@ export type Resolved = Required<Omit<PushClientOptions, 'reconnect' | 'lastEvent
     urls: Partial<Record<TransportName, string>>;
   };
 
-function bad(name: string, why: string): never {
+const bad = (name: string, why: string): never => {
   throw new PushError('BAD_OPTION', `push-client: option "${name}" ${why}`);
-}
+};
 
-function absolute(url: unknown, name: string): URL {
-  let u: URL;
+/** An absolute URL of one of the `schemes`; credentials refused (fetch quotes the whole URL, tokens too, in its error). */
+function absolute(url: unknown, name: string, schemes: string): string {
+  let u: URL | undefined;
   try {
-    u = new URL(url as string, (globalThis as { location?: { href: string } }).location?.href);
+    if (url && typeof url === 'string') u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
-    return bad(name, 'is not a valid URL');
+    /* reported below */
   }
-  // fetch refuses them, and quotes the whole URL (tokens in its query too) in the error.
+  if (!u) return bad(name, 'is not a valid URL');
   if (u.username || u.password) bad(name, 'must not hold credentials');
-  return u;
+  // The scheme list reads as the message ("http(s) or ws(s)") and is turned into the test.
+  if (!new RegExp(`^(${schemes.replace(/\(s\)/g, 's?').replace(' or ', '|')}):$`).test(u.protocol)) bad(name, 'must be ' + schemes);
+  return u.href;
 }
 
 /** Numeric options: name, default, smallest allowed value. */
@@ -89,28 +92,24 @@ function num(from: any, to: any, key: string, def: number, min: number, prefix =
 
 /** Validates everything at construction, so a mistake is a clear error now and not a reconnect loop later. */
 export function resolveOptions(url: PushUrl, o: PushClientOptions = {}): Resolved {
-  if (typeof o !== 'object' || o === null) bad('options', 'must be an object');
+  if (typeof o !== 'object' || !o) bad('options', 'must be an object');
   const urls: Resolved['urls'] = {};
-  if (typeof url !== 'object' || url === null) {
-    const u = absolute(url || 0, 'url');
-    if (!/^(http|ws)s?:$/.test(u.protocol)) bad('url', 'must be http(s) or ws(s)');
-    for (const t of ALL) urls[t] = u.href.replace(/^(http|ws)/, t === 'websocket' ? 'ws' : 'http');
-  } else {
+  if (typeof url === 'object' && url) {
     for (const k in url) {
-      const ws = k === 'websocket';
       if (!ALL.includes(k as TransportName)) bad('url', `has unknown transport "${k}"`);
-      const u = absolute(url[k as TransportName], 'url.' + k);
-      if (!(ws ? /^wss?:$/ : /^https?:$/).test(u.protocol)) bad('url.' + k, `must be ${ws ? 'ws(s)' : 'http(s)'}`);
-      urls[k as TransportName] = u.href;
+      urls[k as TransportName] = absolute(url[k as TransportName], 'url.' + k, k === 'websocket' ? 'ws(s)' : 'http(s)');
     }
+  } else {
+    const href = absolute(url, 'url', 'http(s) or ws(s)');
+    for (const t of ALL) urls[t] = href.replace(/^(http|ws)/, t === 'websocket' ? 'ws' : 'http');
   }
-  const r: Resolved = { ...o, urls, transports: o.transports ?? ALL.filter((t) => urls[t]) } as Resolved;
+  const r = { ...o, urls, transports: o.transports ?? ALL.filter((t) => urls[t]) } as Resolved;
   if (!Array.isArray(r.transports) || !r.transports.length) bad('transports', 'must be a non-empty array');
   for (const t of r.transports) if (!urls[t]) bad('transports', `names "${t}" but no URL was given for it`);
   for (const [k, def, min] of NUMS) num(o, r, k, def, min);
   const rc = (r.reconnect = {} as ReconnectOptions);
   for (const k in defaultReconnect) {
-    num(o.reconnect || {}, rc, k, defaultReconnect[k as keyof ReconnectOptions], k === 'factor' ? 1 : 0, 'reconnect.');
+    num(o.reconnect || {}, rc, k, defaultReconnect[k as keyof ReconnectOptions], +(k === 'factor'), 'reconnect.');
   }
   if (rc.jitter > 1) bad('reconnect.jitter', 'must be between 0 and 1');
   if (rc.maxDelay < rc.minDelay) bad('reconnect.maxDelay', 'must be >= reconnect.minDelay');
@@ -118,8 +117,12 @@ export function resolveOptions(url: PushUrl, o: PushClientOptions = {}): Resolve
     const v = o[k];
     if (v != null && typeof v !== 'function' && (k === 'decode' || typeof v !== 'object')) bad(k, 'has the wrong type');
   }
+  // A native EventSource cannot send headers: silently sending none would fail auth in a loop.
+  if (o.headers && !o.EventSource && r.transports.includes('eventsource')) {
+    bad('headers', 'needs an EventSource that sends them (options.EventSource: FetchEventSource) for SSE');
+  }
   if (o.lastEventId != null && typeof o.lastEventId !== 'string') bad('lastEventId', 'must be a string');
-  if (o.channels != null && !Array.isArray(o.channels)) bad('channels', 'must be an array of channel names');
+  if (o.channels != null && !(Array.isArray(o.channels) && o.channels.every(isChannelName))) bad('channels', 'must be an array of channel names');
   r.autoConnect = o.autoConnect ?? true;
   return r;
 }

@@ -129,3 +129,46 @@ export class SseParser {
     }
   }
 }
+
+/**
+ * Parses text that holds whole events only: a WebSocket frame or a long-poll body from a push-client
+ * server. The text's end ends its last event. Cheaper than {@link SseParser}, which must carry lines
+ * over between chunks: one split, no per-line buffering. Events whose lines add up to more than
+ * `max` characters are dropped; returns how many were.
+ */
+export function parseEvents(text: string, max: number, on: (e: SseEvent) => void): number {
+  let dropped = 0;
+  let size = 0;
+  let event = '';
+  let data: string | undefined;
+  let id: string | undefined;
+  let retry: number | undefined;
+  const lines = (text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text).split('\n');
+  lines.push('');
+  for (const line of lines) {
+    if (!line) {
+      if (size > max) dropped++;
+      else if (data !== undefined || id !== undefined || retry !== undefined) {
+        const e: SseEvent = { event: event || 'message', data: data ?? '' };
+        if (id !== undefined) e.id = id;
+        if (retry !== undefined) e.retry = retry;
+        on(e);
+      }
+      size = 0;
+      event = '';
+      data = id = retry = undefined;
+      continue;
+    }
+    size += line.length;
+    const colon = line.indexOf(':');
+    if (!colon) continue;
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(line[colon + 1] === ' ' ? colon + 2 : colon + 1);
+    if (field === 'data') data = data === undefined ? value : data + '\n' + value;
+    else if (field === 'event') event = value;
+    else if (field === 'id') {
+      if (!value.includes('\0')) id = value;
+    } else if (field === 'retry' && /^\d+$/.test(value)) retry = +value;
+  }
+  return dropped;
+}

@@ -1,96 +1,62 @@
-import { PushError, SseParser, type SseEvent } from '../protocol';
-import { HttpSender, httpError, requestInit, utf8 } from './http';
-import { helloCid, type Transport, type TransportOptions } from './transport';
+import { PushError, type SseEvent } from '../protocol';
+import { httpSender } from './http';
+import { helloCid, type Transport, type TransportFactory, type TransportOptions } from './transport';
 
 /**
- * Server-Sent Events. Uses the runtime's `EventSource` when there is one and no headers are needed;
- * otherwise reads the stream with `fetch`, which also sees HTTP status codes (401, 429 + Retry-After)
- * and comments. Either way the native auto-reconnect is not used: the client owns reconnects.
+ * What the SSE transport passes to the `EventSource` constructor beyond the standard
+ * `withCredentials`. A native `EventSource` ignores the rest; {@link FetchEventSource} (and
+ * event-source-polyfill, for `headers`) read them.
  */
-export class EventSourceTransport implements Transport {
-  onreceive!: Transport['onreceive'];
-  onclose!: Transport['onclose'];
-  onerror!: Transport['onerror'];
-  private es?: EventSource;
-  private abort?: AbortController;
-  private sender: HttpSender;
-  private done = false;
-
-  constructor(private readonly o: TransportOptions) {
-    this.sender = new HttpSender(o);
-  }
-
-  connect(): void {
-    const ES = this.o.EventSource || (this.o.headers ? undefined : globalThis.EventSource);
-    if (ES) this.native(ES);
-    else this.fetched();
-  }
-
-  private native(ES: typeof EventSource) {
-    const es = (this.es = new ES(this.o.url, { withCredentials: !!this.o.withCredentials }));
-    const on = (m: MessageEvent) => {
-      const e: SseEvent = { event: m.type, data: m.data };
-      if (m.lastEventId) e.id = m.lastEventId;
-      this.receive(e);
-    };
-    es.onmessage = on;
-    for (const name of this.o.names?.() || []) if (name !== 'message') es.addEventListener(name, on);
-    // A native EventSource hides the status; an error before or after open ends this attempt.
-    es.onerror = () => this.end(new PushError('TRANSPORT_FAILED', 'EventSource error'));
-  }
-
-  private async fetched() {
-    const ac = (this.abort = new AbortController());
-    try {
-      const res = await (this.o.fetch || fetch)(
-        this.o.url,
-        requestInit(this.o, { headers: { accept: 'text/event-stream' }, signal: ac.signal }),
-      );
-      if (!res.ok) return this.end(httpError(res, 'EventSource'));
-      if (!/^text\/event-stream/i.test(res.headers.get('content-type') || '') || !res.body) {
-        res.body?.cancel().catch(() => {});
-        return this.end(new PushError('BAD_FRAME', 'EventSource: response is not text/event-stream'));
-      }
-      const parser = new SseParser((e) => this.receive(e), undefined, this.o.maxMessageSize);
-      const text = utf8((e) => this.onerror(e));
-      const reader = res.body.getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done || this.done) break;
-        try {
-          parser.push(text(value));
-        } catch (e) {
-          this.onerror(e as PushError); // an event over maxMessageSize was dropped; the stream goes on
-        }
-      }
-      this.end(new PushError('TRANSPORT_FAILED', 'EventSource: stream ended'));
-    } catch (cause) {
-      this.end(new PushError('TRANSPORT_FAILED', 'EventSource: request failed', { cause }));
-    }
-  }
-
-  private receive(e: SseEvent) {
-    if (this.done) return;
-    if (!this.sender.cid) this.sender.cid = helloCid(e);
-    this.onreceive(e);
-  }
-
-  send(text: string): Promise<void> {
-    return this.sender.cid
-      ? this.sender.send(text)
-      : Promise.reject(new PushError('SEND_UNSUPPORTED', 'this SSE server takes no sends'));
-  }
-
-  stop(): void {
-    this.done = true;
-    this.es?.close();
-    this.abort?.abort();
-    this.sender.stop();
-  }
-
-  private end(err: PushError) {
-    if (this.done) return;
-    this.stop();
-    this.onclose(err);
-  }
+export interface EventSourceInitPlus extends EventSourceInit, Partial<Pick<TransportOptions, 'headers' | 'fetch' | 'maxMessageSize'>> {
+  /** Something bad arrived but the stream goes on (invalid UTF-8, an event over the size limit). */
+  report?: (e: PushError) => void;
 }
+
+/**
+ * Server-Sent Events over the runtime's `EventSource`, or the one given in the options (for headers
+ * and HTTP status codes in a browser, pass {@link FetchEventSource}; the Node entry does so itself).
+ * The native auto-reconnect is never used: any error ends the attempt and the client owns reconnects.
+ * An error event may carry a `PushError` as `error` (FetchEventSource does: 401, Retry-After).
+ */
+export const eventSource: TransportFactory = (o) => {
+  let es: EventSource | undefined;
+  let cid: string | undefined;
+  let prev = '';
+  const sender = httpSender(o, () => cid);
+  const stop = () => {
+    es?.close();
+    es = undefined;
+    sender.stop();
+  };
+  const t = {
+    connect() {
+      const ES = o.EventSource || globalThis.EventSource;
+      if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource implementation: pass options.EventSource'));
+      const init: EventSourceInitPlus = { ...o, report: (e) => t.onerror(e) };
+      const s = (es = new ES(o.url, init));
+      const on = (m: MessageEvent) => {
+        if (es !== s) return;
+        const e: SseEvent = { event: m.type, data: m.data };
+        // `lastEventId` outlives the event that set it: an event without an id repeats the last one.
+        if (m.lastEventId !== prev && (prev = m.lastEventId)) e.id = prev;
+        cid ||= helloCid(e);
+        t.onreceive(e);
+      };
+      s.onmessage = on;
+      // Named events need a listener each. Taken a microtask later, so that handlers added just after
+      // `new PushClient()` (which connects at once) are listened to; nothing arrives before then.
+      queueMicrotask(() => {
+        for (const n of o.names?.() || []) if (n !== 'message') s.addEventListener(n, on);
+      });
+      s.onerror = (ev) => {
+        if (es !== s) return;
+        stop();
+        const err = (ev as { error?: unknown }).error;
+        t.onclose(err instanceof PushError ? err : new PushError('TRANSPORT_FAILED', 'EventSource error'));
+      };
+    },
+    send: (text: string) => (cid ? sender.send(text) : Promise.reject(new PushError('SEND_UNSUPPORTED', 'this SSE server takes no sends'))),
+    stop,
+  } as Transport;
+  return t;
+};

@@ -5,11 +5,9 @@ import type { TransportOptions } from './transport';
 export function httpError(res: Response, what: string): PushError {
   const s = res.status;
   const ra = res.headers.get('retry-after');
-  let retryAfter: number | undefined;
-  if (ra) retryAfter = /^\d+$/.test(ra) ? +ra * 1000 : Math.max(0, Date.parse(ra) - Date.now()) || undefined;
   return new PushError(s === 401 || s === 403 ? 'UNAUTHORIZED' : 'TRANSPORT_FAILED', `${what}: HTTP ${s}`, {
     status: s,
-    retryAfter,
+    retryAfter: ra ? (/^\d+$/.test(ra) ? +ra * 1000 : Math.max(0, Date.parse(ra) - Date.now()) || undefined) : undefined,
   });
 }
 
@@ -29,72 +27,61 @@ export function utf8(report: (e: PushError) => void): (bytes: Uint8Array) => str
   };
 }
 
-/** Options for `fetch` shared by SSE, long-poll and sends. */
-export function requestInit(o: TransportOptions, init: RequestInit): RequestInit {
-  init.headers = { ...o.headers, ...(init.headers as Record<string, string>) };
-  init.credentials = o.withCredentials ? 'include' : 'same-origin';
-  init.cache = 'no-store';
-  return init;
+type HttpOptions = Pick<TransportOptions, 'url' | 'fetch' | 'headers' | 'withCredentials'>;
+
+/** One request with the options SSE, long-poll and sends share; `cid` and `ack` go in the query. */
+export function request(o: HttpOptions, init: RequestInit, query?: Record<string, string | number>): Promise<Response> {
+  const u = new URL(o.url);
+  for (const k in query) u.searchParams.set(k, '' + query[k]);
+  return (o.fetch || fetch)(u.href, {
+    ...init,
+    headers: { ...o.headers, ...(init.headers as Record<string, string>) },
+    credentials: o.withCredentials ? 'include' : 'same-origin',
+    cache: 'no-store',
+  });
 }
 
-/** The URL with `key=value` set in its query. */
-export function withParam(url: string, key: string, value: string): string {
-  const u = new URL(url);
-  u.searchParams.set(key, value);
-  return u.href;
-}
+/** A response body we will not read: released, so the connection is free again. */
+export const discard = (res: Response) => res.body?.cancel().catch(() => {});
 
 /**
  * Client sends over HTTP: one POST in flight at a time, and whatever was sent meanwhile goes in the
- * next POST as one JSON array, so order is kept and a burst costs few requests.
+ * next POST as one JSON array, so order is kept and a burst costs few requests. Nothing is posted
+ * before `cid()` (the hello's connection id) is known.
  */
-export class HttpSender {
-  private batch: { text: string; done: (e?: PushError) => void }[] = [];
-  private busy = false;
-  /** Set once the hello gave the connection id. */
-  cid?: string;
-  private abort = new AbortController();
-
-  constructor(private readonly o: TransportOptions) {}
-
-  send(text: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.batch.push({ text, done: (e) => (e ? reject(e) : resolve()) });
-      this.flush();
-    });
-  }
-
-  stop(): void {
-    this.abort.abort();
-    this.fail(new PushError('SEND_FAILED', 'transport stopped'));
-  }
-
-  private fail(e: PushError) {
-    for (const b of this.batch.splice(0)) b.done(e);
-  }
-
-  private async flush(): Promise<void> {
-    if (this.busy || !this.batch.length || !this.cid) return;
-    this.busy = true;
-    const batch = this.batch.splice(0);
+export function httpSender(o: TransportOptions, cid: () => string | undefined) {
+  let batch: [text: string, done: (e?: PushError) => void][] = [];
+  let busy = false;
+  const ac = new AbortController();
+  const flush = async () => {
+    const id = cid();
+    if (busy || !batch.length || !id) return;
+    busy = true;
+    const b = batch;
+    batch = [];
     let err: PushError | undefined;
     try {
-      const res = await (this.o.fetch || fetch)(
-        withParam(this.o.url, 'cid', this.cid),
-        requestInit(this.o, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: '[' + batch.map((b) => b.text).join(',') + ']',
-          signal: this.abort.signal,
-        }),
-      );
+      const body = `[${b.map((x) => x[0])}]`; // Array#toString joins with commas
+      const res = await request(o, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: ac.signal }, { cid: id });
       if (!res.ok) err = httpError(res, 'send');
-      res.body?.cancel().catch(() => {});
+      discard(res);
     } catch (cause) {
       err = new PushError('SEND_FAILED', 'send failed', { cause });
     }
-    for (const b of batch) b.done(err);
-    this.busy = false;
-    this.flush();
-  }
+    for (const x of b) x[1](err);
+    busy = false;
+    flush();
+  };
+  return {
+    send: (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        batch.push([text, (e) => (e ? reject(e) : resolve())]);
+        flush();
+      }),
+    stop() {
+      ac.abort();
+      const e = new PushError('SEND_FAILED', 'transport stopped');
+      for (const x of batch.splice(0)) x[1](e);
+    },
+  };
 }

@@ -15,7 +15,7 @@ export interface TransportOptions {
   withCredentials?: boolean;
   /** Longest message or line accepted, in characters. */
   maxMessageSize: number;
-  /** Event names to listen for on a native `EventSource` talking to a plain server. */
+  /** Event names to listen for on an `EventSource` talking to a plain server (named events). */
   names?: () => Iterable<string>;
   /** Long-poll only: keep polling while the page is hidden. */
   pollWhenHidden?: boolean;
