@@ -297,7 +297,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       const v = json(f.data) as any;
       if (ev === HELLO && typeof v?.cid === 'string') return hello(v);
       if (ev === ACK && typeof v?.r === 'number') return ack(v);
-      report(fail('BAD_FRAME', `unknown or malformed control message ${ev}`));
+      report(fail('BAD_FRAME', `bad control message ${ev}`));
     };
 
     const hello = (h: Hello) => {

@@ -59,70 +59,68 @@ const bad = (name: string, why: string): never => {
   throw new PushError('BAD_OPTION', `push-client: option "${name}" ${why}`);
 };
 
-/** An absolute URL of one of the `schemes`; credentials refused (fetch quotes the whole URL, tokens too, in its error). */
-function absolute(url: unknown, name: string, schemes: string): string {
-  let u: URL | undefined;
-  try {
-    if (url && typeof url === 'string') u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
-  } catch {
-    /* reported below */
-  }
-  if (!u) return bad(name, 'is not a valid URL');
-  if (u.username || u.password) bad(name, 'must not hold credentials');
-  // The scheme list reads as the message ("http(s) or ws(s)") and is turned into the test.
-  if (!new RegExp(`^(${schemes.replace(/\(s\)/g, 's?').replace(' or ', '|')}):$`).test(u.protocol)) bad(name, 'must be ' + schemes);
-  return u.href;
-}
+/** Numeric options: default, smallest allowed value. */
+const NUMS = {
+  connectTimeout: [5000, 1],
+  heartbeatTimeout: [45000, 1],
+  maxQueued: [1000, 0],
+  maxMessageSize: [1 << 20, 1],
+  upgradeInterval: [30000, 0],
+  rememberTransport: [600000, 0],
+};
 
-/** Numeric options: name, default, smallest allowed value. */
-const NUMS: [keyof PushClientOptions, number, number][] = [
-  ['connectTimeout', 5000, 1],
-  ['heartbeatTimeout', 45000, 1],
-  ['maxQueued', 1000, 0],
-  ['maxMessageSize', 1 << 20, 1],
-  ['upgradeInterval', 30000, 0],
-  ['rememberTransport', 600000, 0],
-];
+/** Options checked by type alone, and the types `typeof` may give. */
+const TYPES = { query: 'object|function', headers: 'object|function', decode: 'function', lastEventId: 'string' };
 
-function num(from: any, to: any, key: string, def: number, min: number, prefix = ''): void {
-  const v = from[key] ?? def;
-  if (typeof v !== 'number' || !(v >= min)) bad(prefix + key, `must be a number >= ${min}`);
+function num(from: any, key: string, [def, min]: number[], to: any, prefix = ''): void {
+  const v = from?.[key] ?? def;
+  if (typeof v !== 'number' || !(v >= min)) bad(prefix + key, 'must be a number >= ' + min);
   to[key] = v;
 }
 
 /** Validates everything at construction, so a mistake is a clear error now and not a reconnect loop later. */
 export function resolveOptions(url: PushUrl, o: PushClientOptions = {}): Resolved {
   if (typeof o !== 'object' || !o) bad('options', 'must be an object');
+  const each = typeof url === 'object' && url;
   const urls: Resolved['urls'] = {};
-  if (typeof url === 'object' && url) {
-    for (const k in url) {
-      if (!ALL.includes(k as TransportName)) bad('url', `has unknown transport "${k}"`);
-      urls[k as TransportName] = absolute(url[k as TransportName], 'url.' + k, k === 'websocket' ? 'ws(s)' : 'http(s)');
+  for (const k of each ? Object.keys(url) : ALL) {
+    const name = each ? 'url.' + k : 'url';
+    const ws = k === 'websocket';
+    const v = each ? url[k as TransportName] : url;
+    let u: URL | undefined;
+    try {
+      if (v && typeof v === 'string') u = new URL(v, (globalThis as { location?: { href: string } }).location?.href);
+    } catch {
+      /* reported below */
     }
-  } else {
-    const href = absolute(url, 'url', 'http(s) or ws(s)');
-    for (const t of ALL) urls[t] = href.replace(/^(http|ws)/, t === 'websocket' ? 'ws' : 'http');
+    if (!ALL.includes(k as TransportName)) bad('url', `has unknown transport "${k}"`);
+    if (!u) return bad(name, 'is not a valid URL');
+    // fetch refuses them, and quotes the whole URL (tokens in its query too) in the error.
+    if (u.username || u.password) bad(name, 'must not hold credentials');
+    const scheme = /^(http|ws)s?:$/.exec(u.protocol)?.[1];
+    if (!scheme || (each && ws !== (scheme === 'ws'))) {
+      bad(name, 'must be ' + (each ? (ws ? 'ws(s)' : 'http(s)') : 'http(s) or ws(s)'));
+    }
+    // One URL serves every transport: its scheme is swapped to suit each.
+    urls[k as TransportName] = u.href.replace(/^(http|ws)/, ws ? 'ws' : 'http');
   }
-  const r = { ...o, urls, transports: o.transports ?? ALL.filter((t) => urls[t]) } as Resolved;
-  if (!Array.isArray(r.transports) || !r.transports.length) bad('transports', 'must be a non-empty array');
-  for (const t of r.transports) if (!urls[t]) bad('transports', `names "${t}" but no URL was given for it`);
-  for (const [k, def, min] of NUMS) num(o, r, k, def, min);
-  const rc = (r.reconnect = {} as ReconnectOptions);
-  for (const k in defaultReconnect) {
-    num(o.reconnect || {}, rc, k, defaultReconnect[k as keyof ReconnectOptions], +(k === 'factor'), 'reconnect.');
-  }
+  const r = { ...o, urls, transports: o.transports ?? ALL.filter((t) => urls[t]), reconnect: {} } as Resolved;
+  const rc = r.reconnect;
+  for (const k in NUMS) num(o, k, NUMS[k as keyof typeof NUMS], r);
+  for (const k in defaultReconnect) num(o.reconnect, k, [defaultReconnect[k as keyof ReconnectOptions], +(k === 'factor')], rc, 'reconnect.');
   if (rc.jitter > 1) bad('reconnect.jitter', 'must be between 0 and 1');
   if (rc.maxDelay < rc.minDelay) bad('reconnect.maxDelay', 'must be >= reconnect.minDelay');
-  for (const k of ['query', 'headers', 'decode'] as const) {
-    const v = o[k];
-    if (v != null && typeof v !== 'function' && (k === 'decode' || typeof v !== 'object')) bad(k, 'has the wrong type');
+  if (!Array.isArray(r.transports) || !r.transports.length) bad('transports', 'must be a non-empty array');
+  for (const t of r.transports) if (!urls[t]) bad('transports', `names "${t}", which has no URL`);
+  for (const k in TYPES) {
+    const v = o[k as keyof typeof TYPES];
+    if (v != null && !TYPES[k as keyof typeof TYPES].includes(typeof v)) bad(k, 'must be of type ' + TYPES[k as keyof typeof TYPES]);
   }
-  // A native EventSource cannot send headers: silently sending none would fail auth in a loop.
-  if (o.headers && !o.EventSource && r.transports.includes('eventsource')) {
-    bad('headers', 'needs an EventSource that sends them (options.EventSource: FetchEventSource) for SSE');
-  }
-  if (o.lastEventId != null && typeof o.lastEventId !== 'string') bad('lastEventId', 'must be a string');
   if (o.channels != null && !(Array.isArray(o.channels) && o.channels.every(isChannelName))) bad('channels', 'must be an array of channel names');
+  // A native EventSource cannot send headers: sending none would fail auth in a loop.
+  if (o.headers && !o.EventSource && r.transports.includes('eventsource')) {
+    bad('headers', 'needs options.EventSource: FetchEventSource for SSE');
+  }
   r.autoConnect = o.autoConnect ?? true;
   return r;
 }

@@ -16,9 +16,9 @@ export type PushErrorCode =
 /** The one error class push-client throws or reports. `code` is stable; `message` is for people. */
 export class PushError extends Error {
   /** HTTP status behind the error, when there was one. */
-  status?: number;
+  declare status?: number;
   /** Delay the server asked for (`Retry-After`), in ms. */
-  retryAfter?: number;
+  declare retryAfter?: number;
 
   constructor(
     readonly code: PushErrorCode,

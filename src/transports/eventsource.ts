@@ -31,7 +31,7 @@ export const eventSource: TransportFactory = (o) => {
   const t = {
     connect() {
       const ES = o.EventSource || globalThis.EventSource;
-      if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource implementation: pass options.EventSource'));
+      if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
       const init: EventSourceInitPlus = { ...o, report: (e) => t.onerror(e) };
       const s = (es = new ES(o.url, init));
       const on = (m: MessageEvent) => {

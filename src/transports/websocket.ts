@@ -36,7 +36,7 @@ export const webSocket: TransportFactory = (o) => {
         ws = new WS(o.url.replace(/^http/, 'ws'));
       } catch {
         // No cause: the runtime's message quotes the URL, query (tokens) included.
-        return end(WS ? 'cannot open WebSocket' : 'no WebSocket implementation: pass options.WebSocket');
+        return end(WS ? 'cannot open WebSocket' : 'no WebSocket: pass options.WebSocket');
       }
       ws.binaryType = 'arraybuffer';
       ws.onmessage = (m) => frame(typeof m.data === 'string' ? m.data : new TextDecoder().decode(m.data));
