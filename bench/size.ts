@@ -5,7 +5,7 @@
  *
  *   npm run bench -- size
  */
-import { BINDINGS, BUDGET, CORE, CORE_FETCH_SSE, PEERS, bindingEntry, contributors, measure } from './lib/size';
+import { BINDINGS, BUDGET, CORE, CORE_FETCH_SSE, PARTS, PEERS, TARGET, bindingEntry, contributors, measure } from './lib/size';
 import { isMain, table, type Cell } from './lib/table';
 
 export async function run(): Promise<{ core: number; bindings: Record<string, number | undefined> }> {
@@ -39,6 +39,16 @@ export async function run(): Promise<{ core: number; bindings: Record<string, nu
   console.log(table(['bundle', 'min', 'min+gzip -9', 'min+brotli 11', 'budget (gzip)'], rows));
   console.log();
   console.log(table(['peer (main class, as an app imports it)', 'min', 'min+gzip -9', 'min+brotli 11', 'gzip vs push-client'], peerRows));
+  const parts: Cell[][] = [];
+  for (const p of PARTS) {
+    const s = await measure({ ...CORE, stubs: p.stubs });
+    parts.push([p.part, core.gzip - s.gzip, ((100 * (core.gzip - s.gzip)) / core.gzip).toFixed(1) + ' %']);
+  }
+  const transports = parts[3][1] as number;
+  const rest = core.gzip - transports - parts.slice(4).reduce((n, r) => n + (r[1] as number), 0);
+  parts.push(['the rest: PushClient (fallback, backoff, resume and dedup, channels, upgrade, queue, status) and the wire format', rest, ((100 * rest) / core.gzip).toFixed(1) + ' %']);
+  console.log(`\nWhat each part of the core costs (core gzip minus core gzip without it); issue 6's target is ${TARGET.core} B:\n`);
+  console.log(table(['part', 'gzip bytes', 'share'], parts));
   if (core.gzip > BUDGET.core) {
     console.log(`\nCore is over its ${BUDGET.core} B gzip budget; minified bytes per source file (esbuild metafile):\n`);
     console.log(

@@ -119,7 +119,7 @@ async function bundlePage(patched = false): Promise<string> {
     keepNames: !!PROFILE,
     format: 'iife',
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     write: false,
     logLevel: 'silent',
     define: { 'process.env.NODE_ENV': '"production"' },
