@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: build, then vitest (unit + integration), then Playwright (e2e), and at the very end
-// one line `N passed, M failed` summed over both suites. Plain Node, no dependencies.
+// `npm test`: build, type check (src, tests, benches, examples), then vitest (unit + integration),
+// then Playwright (e2e), and at the very end one line `N passed, M failed` summed over every suite
+// (the type check counts as one test). Plain Node, no dependencies.
 //
 // Counting rules:
 // - passed: tests that ran and passed (Playwright: `expected` and `flaky`).
@@ -127,6 +128,9 @@ if (!args.has('--no-build')) {
   if (buildFailed) log('build: FAILED; the e2e suite needs dist/ and will not run');
 }
 
+// Vitest and Playwright only strip types: without this, a test could call the API wrongly unnoticed.
+const typecheck = run('typecheck', 'npm', ['run', '--silent', 'typecheck']) === 0;
+
 const vitest = runSuite(
   'vitest',
   VITEST_JSON,
@@ -147,6 +151,7 @@ const playwright = runSuite(
 );
 
 console.log('');
+log(`typecheck: ${typecheck ? 'passed' : 'FAILED'}`);
 for (const [name, c] of [['vitest', vitest], ['playwright', playwright]]) {
   log(`${name} results: passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped}`);
   for (const note of c.notes) log(`  ${name}: ${note}`);
@@ -155,7 +160,7 @@ if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH && playwright
   log('hint: /usr/bin/chromium is missing (apt-get install chromium, or set CHROMIUM_PATH)');
 }
 
-const passed = vitest.passed + playwright.passed;
-const failed = vitest.failed + playwright.failed;
+const passed = vitest.passed + playwright.passed + (typecheck ? 1 : 0);
+const failed = vitest.failed + playwright.failed + (typecheck ? 0 : 1);
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed > 0 ? 1 : 0;

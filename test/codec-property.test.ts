@@ -16,6 +16,7 @@ import {
   PushError,
   SseParser,
   decodeFrame,
+  parseEvents,
   encodeClientMessage,
   encodeEvent,
   isChannelName,
@@ -110,6 +111,22 @@ describe('SseParser on any input', () => {
         expect(r.dropped).toBe(1);
       }),
       runs(500),
+    );
+  });
+});
+
+describe('parseEvents on any whole text', () => {
+  it('gives what SseParser gives for the same text ended by a blank line, and counts the events over max it dropped', () => {
+    fc.assert(
+      fc.property(sseish, fc.integer({ min: 1, max: 80 }), (text, max) => {
+        const events: SseEvent[] = [];
+        const dropped = parseEvents(text, max, (e) => events.push(e));
+        // The blank line ends the stream parser's last event, as the end of the text ends parseEvents'.
+        const ref = parse([text + '\n\n'], max);
+        expect(events).toEqual(ref.events);
+        expect(dropped).toBe(ref.dropped);
+      }),
+      runs(2000),
     );
   });
 });

@@ -82,8 +82,8 @@ function countedPage() {
   const counted = <T extends EventTarget>(t: T) => {
     const add = t.addEventListener.bind(t);
     const remove = t.removeEventListener.bind(t);
-    t.addEventListener = (...a: Parameters<T['addEventListener']>) => (n.listeners++, add(...a));
-    t.removeEventListener = (...a: Parameters<T['removeEventListener']>) => (n.listeners--, remove(...a));
+    t.addEventListener = (...a: Parameters<EventTarget['addEventListener']>) => (n.listeners++, add(...a));
+    t.removeEventListener = (...a: Parameters<EventTarget['removeEventListener']>) => (n.listeners--, remove(...a));
     return t;
   };
   const window = counted(new EventTarget());

@@ -163,8 +163,8 @@ describe('forced transport changes in the middle of a stream', () => {
 
 describe('upgrade back', () => {
   it.each([
-    ['eventsource', (p: Proxy) => (p.ws = 'refuse')],
-    ['longpoll', (p: Proxy) => ((p.ws = 'refuse'), (p.sse = 'buffer'))],
+    ['eventsource', (p: Proxy): void => void (p.ws = 'refuse')],
+    ['longpoll', (p: Proxy): void => void ((p.ws = 'refuse'), (p.sse = 'buffer'))],
   ] as const)('starts on %s behind a proxy, is unblocked mid-stream, ends on WebSocket with every event once', async (start, block) => {
     const { s, p } = await setup();
     block(p);

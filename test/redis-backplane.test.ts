@@ -58,7 +58,7 @@ describe('redisBackplane', () => {
     expect(a.bp.compareIds(ids[1], ids[3])).toBeLessThan(0);
     await until(() => a.got.length === 4 && b.got.length === 4, 3000, 'delivery');
     expect(a.got).toEqual(b.got);
-    expect(a.got.map((e) => e.id).sort(a.bp.compareIds)).toEqual(a.got.map((e) => e.id));
+    expect(a.got.map((e) => e.id!).sort(a.bp.compareIds)).toEqual(a.got.map((e) => e.id));
     expect(new Set(a.got.map((e) => e.id))).toEqual(new Set(ids));
     const byData = Object.fromEntries(a.got.map((e) => [e.data, e]));
     expect(byData['1'].channel).toBe('room');

@@ -58,6 +58,13 @@ export async function startProxy(target: number, modes: ProxyModes = {}): Promis
         client.on('data', () => {}); // swallow whatever the client sends; answer nothing, ever
         return;
       }
+      const end = first.indexOf('\r\n\r\n');
+      if (!upgrade && end >= 0) {
+        // One request per connection: a kept-alive connection would carry later requests (an SSE
+        // request after a long-poll one) past the decision, which is made on the first request only.
+        const head = first.subarray(0, end).toString('latin1').replace(/\r\nconnection:[^\r]*/gi, '');
+        first = Buffer.concat([Buffer.from(head + '\r\nConnection: close', 'latin1'), first.subarray(end)]);
+      }
       const upstream = net.connect(target, '127.0.0.1');
       track(upstream);
       upstream.setNoDelay(true);

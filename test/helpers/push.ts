@@ -1,11 +1,11 @@
 import http from 'node:http';
-import { createPushServer } from '../../src/server';
+import { createPushServer, type PushServerOptions } from '../../src/server';
 import { PushClient } from '../../src/node';
 import type { PushClientOptions } from '../../src';
 import { listen, shut } from './net';
 import { startProxy } from './proxy';
 
-type ServerOptions = Omit<Parameters<typeof createPushServer>[0], 'server'>;
+type ServerOptions = Omit<PushServerOptions, 'server'>;
 
 /**
  * A real push server on 127.0.0.1 behind a gate: `gate.ws = false` answers WebSocket upgrades with
