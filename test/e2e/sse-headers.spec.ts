@@ -1,0 +1,63 @@
+/**
+ * SSE with request headers in real Chromium: a native EventSource cannot send them, so the page
+ * passes the opt-in `FetchEventSource`. The server authorizes by the header alone: the stream opens
+ * and events and sends flow with the right token; with a wrong one the client stops at the 401 with
+ * UNAUTHORIZED instead of retrying (a native EventSource would hide the status and retry forever).
+ */
+import type { Page } from '@playwright/test';
+import { bundleEntry, expect, test, type TestServer } from './fixtures';
+
+async function open(page: Page, server: TestServer, token: string): Promise<void> {
+  server.serve('/push-client.js', await bundleEntry('src/index.ts'), 'text/javascript; charset=utf-8');
+  server.html(
+    '/',
+    `<!doctype html><meta charset="utf-8"><title>sse headers</title><script type="module">
+      import { PushClient, FetchEventSource } from '/push-client.js';
+      const c = new PushClient(location.origin + '/push', {
+        transports: ['eventsource'], EventSource: FetchEventSource, reconnect: { minDelay: 50, maxDelay: 200 },
+        headers: async () => ({ authorization: 'Bearer ${token}' }) });
+      window.got = [];
+      c.on('n', (d, meta) => window.got.push([d, meta.transport]));
+      window.c = c;
+    </script>`,
+  );
+  await page.goto(server.origin + '/');
+}
+
+test.describe('SSE with headers (FetchEventSource)', () => {
+  const seen: (string | undefined)[] = [];
+  test.use({
+    pushOptions: {
+      authorize: (req) => {
+        seen.push(req.headers.authorization);
+        return req.headers.authorization === 'Bearer good' ? { user: 'ann' } : false;
+      },
+    },
+  });
+
+  test('the header reaches the server: events arrive over SSE and sends are accepted', async ({ page, server }) => {
+    const sent: unknown[] = [];
+    server.push.onMessage((event, data) => sent.push([event, data]));
+    await open(page, server, 'good');
+    await expect.poll(() => page.evaluate(() => (window as any).c.status.state)).toBe('open');
+    expect(await page.evaluate(() => (window as any).c.status.transport)).toBe('eventsource');
+    for (let i = 0; i < 3; i++) await server.push.publish('n', i);
+    await expect.poll(() => page.evaluate(() => (window as any).got)).toEqual([
+      [0, 'eventsource'],
+      [1, 'eventsource'],
+      [2, 'eventsource'],
+    ]);
+    await page.evaluate(() => (window as any).c.send('hi', { x: 1 }));
+    await expect.poll(() => sent).toEqual([['hi', { x: 1 }]]);
+    expect(seen.every((h) => h === 'Bearer good')).toBe(true);
+  });
+
+  test('a refused token ends in UNAUTHORIZED after one attempt, not a retry loop', async ({ page, server }) => {
+    seen.length = 0;
+    await open(page, server, 'bad');
+    await expect.poll(() => page.evaluate(() => (window as any).c.status.state)).toBe('closed');
+    expect(await page.evaluate(() => (window as any).c.status.error.code)).toBe('UNAUTHORIZED');
+    await page.waitForTimeout(500);
+    expect(seen).toEqual(['Bearer bad']);
+  });
+});
