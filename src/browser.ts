@@ -1,6 +1,8 @@
 import { PushClient } from './client/PushClient';
 import { PushError } from './protocol/errors';
+import { FetchEventSource } from './transports/fetch-event-source';
 
-// The CDN script sets the global `PushClient` to the class itself; the error class rides along on it.
-(PushClient as unknown as { PushError: typeof PushError }).PushError = PushError;
+// The CDN script sets the global `PushClient` to the class itself. A script tag cannot import the
+// opt-ins, so they ride along on it: `PushClient.PushError`, `PushClient.FetchEventSource`.
+Object.assign(PushClient, { PushError, FetchEventSource });
 export default PushClient;

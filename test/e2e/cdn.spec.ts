@@ -63,12 +63,13 @@ for (const transport of ['websocket', 'eventsource', 'longpoll'] as const) {
         return {
           PushClient: typeof P,
           PushError: typeof P.PushError,
+          FetchEventSource: typeof P.FetchEventSource,
           name: P.name,
           modules: document.querySelectorAll('script[type="module"]').length,
           instance: (window as any).client instanceof P,
         };
       }),
-    ).toEqual({ PushClient: 'function', PushError: 'function', name: 'PushClient', modules: 0, instance: true });
+    ).toEqual({ PushClient: 'function', PushError: 'function', FetchEventSource: 'function', name: 'PushClient', modules: 0, instance: true });
   });
 }
 
