@@ -9,4 +9,4 @@ export type { Status, State, Meta, Lifecycle } from './client/state';
 export type { TransportName } from './transports/transport';
 export { PushError, type PushErrorCode } from './protocol/errors';
 export { FetchEventSource } from './transports/fetch-event-source';
-export type { EventSourceInitPlus } from './transports/eventsource';
+export type { EventSourceInitPlus, EventSourceClass, EventSourceLike } from './transports/eventsource';

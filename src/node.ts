@@ -13,7 +13,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     super(url, {
       ...options,
       WebSocket: options.WebSocket || globalThis.WebSocket || (WebSocket as unknown as typeof globalThis.WebSocket),
-      EventSource: options.EventSource || (FetchEventSource as unknown as typeof EventSource),
+      EventSource: options.EventSource || FetchEventSource,
     });
   }
 }
@@ -23,4 +23,4 @@ export type { Status, State, Meta, Lifecycle } from './client/state';
 export type { TransportName } from './transports/transport';
 export { PushError, type PushErrorCode } from './protocol/errors';
 export { FetchEventSource };
-export type { EventSourceInitPlus } from './transports/eventsource';
+export type { EventSourceInitPlus, EventSourceClass, EventSourceLike } from './transports/eventsource';

@@ -1,4 +1,5 @@
 import { PushError, isChannelName } from '../protocol';
+import type { EventSourceClass } from '../transports/eventsource';
 import type { TransportName } from '../transports/transport';
 import { defaultReconnect, type ReconnectOptions } from './backoff';
 
@@ -39,7 +40,8 @@ export interface PushClientOptions {
   /** Keep long-polling while the page is hidden. Default false. */
   pollWhenHidden?: boolean;
   WebSocket?: typeof WebSocket;
-  EventSource?: typeof EventSource;
+  /** An `EventSource` class; `FetchEventSource` (exported here) for SSE with headers or HTTP status codes. Default: the runtime's. */
+  EventSource?: EventSourceClass;
   fetch?: typeof fetch;
 }
 

@@ -12,6 +12,17 @@ export interface EventSourceInitPlus extends EventSourceInit, Partial<Pick<Trans
   report?: (e: PushError) => void;
 }
 
+/** What the SSE transport uses of an EventSource: a native one has it, and so has {@link FetchEventSource}. */
+export interface EventSourceLike {
+  onmessage: ((m: MessageEvent) => void) | null;
+  onerror: ((e: Event) => void) | null;
+  addEventListener(type: string, fn: (m: MessageEvent) => void): void;
+  close(): void;
+}
+
+/** A class that makes one: the runtime's `EventSource`, {@link FetchEventSource}, or a polyfill. */
+export type EventSourceClass = new (url: string, init?: EventSourceInitPlus) => EventSourceLike;
+
 /**
  * Server-Sent Events over the runtime's `EventSource`, or the one given in the options (for headers
  * and HTTP status codes in a browser, pass {@link FetchEventSource}; the Node entry does so itself).
@@ -19,7 +30,7 @@ export interface EventSourceInitPlus extends EventSourceInit, Partial<Pick<Trans
  * An error event may carry a `PushError` as `error` (FetchEventSource does: 401, Retry-After).
  */
 export const eventSource: TransportFactory = (o) => {
-  let es: EventSource | undefined;
+  let es: EventSourceLike | undefined;
   let cid: string | undefined;
   let prev = '';
   const sender = httpSender(o, () => cid);
@@ -30,7 +41,7 @@ export const eventSource: TransportFactory = (o) => {
   };
   const t = {
     connect() {
-      const ES = o.EventSource || globalThis.EventSource;
+      const ES: EventSourceClass | undefined = o.EventSource || globalThis.EventSource;
       if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
       const init: EventSourceInitPlus = { ...o, report: (e) => t.onerror(e) };
       const s = (es = new ES(o.url, init));

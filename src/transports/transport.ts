@@ -1,4 +1,5 @@
 import type { PushError, SseEvent } from '../protocol';
+import type { EventSourceClass } from './eventsource';
 
 /** Names of the three transports, in the default fallback order. */
 export type TransportName = 'websocket' | 'eventsource' | 'longpoll';
@@ -8,7 +9,7 @@ export interface TransportOptions {
   /** The full URL for this attempt, query included. */
   url: string;
   WebSocket?: typeof WebSocket;
-  EventSource?: typeof EventSource;
+  EventSource?: EventSourceClass;
   fetch?: typeof fetch;
   /** Extra request headers (fetch-based SSE, long-poll and HTTP sends only). */
   headers?: Record<string, string>;
