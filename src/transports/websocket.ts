@@ -40,7 +40,7 @@ export const webSocket: TransportFactory = (o) => {
       }
       ws.binaryType = 'arraybuffer';
       ws.onmessage = (m) => frame(typeof m.data === 'string' ? m.data : new TextDecoder().decode(m.data));
-      ws.onclose = (c) => end(`WebSocket closed (${c.code} ${c.reason})`);
+      ws.onclose = (c) => end(`WebSocket closed (${c.code}${c.reason && ' ' + c.reason})`);
       ws.onerror = () => {}; // onclose always follows, with the code
     },
     send(text: string) {
