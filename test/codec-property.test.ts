@@ -120,7 +120,10 @@ describe('parseEvents on any whole text', () => {
     fc.assert(
       fc.property(sseish, fc.integer({ min: 1, max: 80 }), (text, max) => {
         const events: SseEvent[] = [];
-        const dropped = parseEvents(text, max, (e) => events.push(e));
+        const dropped = parseEvents(text, max, ({ head, body, ...e }) => {
+          if (body !== undefined) expect(head + '\n' + body).toBe(e.data);
+          events.push(e);
+        });
         // The blank line ends the stream parser's last event, as the end of the text ends parseEvents'.
         const ref = parse([text + '\n\n'], max);
         expect(events).toEqual(ref.events);

@@ -83,11 +83,11 @@ export function encodeEvent(event: string, data: string, id?: string, channel?: 
 
 /** Decodes an SSE event that came from a push-client server. Throws `BAD_FRAME` when it is not one. */
 export function decodeFrame(e: SseEvent): Frame {
-  const nl = e.data.indexOf('\n');
-  const head = nl < 0 ? e.data : e.data.slice(0, nl);
+  const nl = e.body === undefined ? e.data.indexOf('\n') : -2;
+  const head = nl === -2 ? e.head! : nl < 0 ? e.data : e.data.slice(0, nl);
   const tab = head.indexOf('\t');
   if (!head || !tab) throw new PushError('BAD_FRAME', 'event without a name');
-  const f: Frame = { event: tab < 0 ? head : head.slice(0, tab), data: nl < 0 ? '' : e.data.slice(nl + 1) };
+  const f: Frame = { event: tab < 0 ? head : head.slice(0, tab), data: nl === -2 ? e.body! : nl < 0 ? '' : e.data.slice(nl + 1) };
   if (tab >= 0) f.channel = head.slice(tab + 1);
   if (e.id !== undefined) f.id = e.id;
   return f;

