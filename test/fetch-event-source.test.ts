@@ -7,6 +7,7 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FetchEventSource, PushClient, PushError } from '../src';
+import { wholeCharacters } from '../src/transports/fetch-event-source';
 import { cleanups, listen, shut, until } from './helpers/net';
 
 const cleanup = cleanups();
@@ -85,6 +86,43 @@ describe('FetchEventSource', () => {
     expect(b.got[0].data).toBe('after');
     expect(reports.map((e) => e.code)).toEqual(['TOO_LARGE']);
     expect(b.errors).toEqual([]);
+  });
+
+  it('keeps a character cut between two chunks whole, in every UTF-8 length, and still reports invalid bytes', async () => {
+    const text = 'a é € 😀 z';
+    const bytes = Buffer.from(`data: ${text}\n\n`);
+    // Cut inside each multi-byte character: the chunks arrive apart (a write, a pause, a write).
+    const cuts = [...bytes.keys()].filter((i) => i > 0 && (bytes[i] & 0xc0) === 0x80);
+    const s = await serve(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let from = 0;
+      for (const c of cuts) {
+        res.write(bytes.subarray(from, c));
+        from = c;
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      res.write(bytes.subarray(from));
+      res.write(Buffer.concat([Buffer.from('data: bad '), Buffer.from([0xc3, 0x28]), Buffer.from('\n\n')]));
+    });
+    const reports: PushError[] = [];
+    const { got } = open(s.url, { report: (e) => reports.push(e) });
+    await until(() => got.length === 2, 5000, 'both events');
+    expect(got[0].data).toBe(text);
+    expect(got[1].data).toBe('bad \uFFFD(');
+    expect(reports.map((e) => e.code)).toEqual(['BAD_FRAME']);
+  });
+
+  it('wholeCharacters finds where the last whole character ends', () => {
+    const at = (...b: number[]) => wholeCharacters(Uint8Array.from(b));
+    expect(at()).toBe(0);
+    expect(at(0x61)).toBe(1);
+    expect(at(0x61, 0xc3)).toBe(1); // é cut after its lead byte
+    expect(at(0x61, 0xc3, 0xa9)).toBe(3);
+    expect(at(0xe2, 0x82)).toBe(0); // € cut after two of three bytes
+    expect(at(0xe2, 0x82, 0xac)).toBe(3);
+    expect(at(0x61, 0xf0, 0x9f, 0x98)).toBe(1); // 😀 cut after three of four bytes
+    expect(at(0xf0, 0x9f, 0x98, 0x80)).toBe(4);
+    expect(at(0x61, 0x80)).toBe(2); // a stray continuation byte is left for the decoder to refuse
   });
 
   it('close() ends the request, and nothing is dispatched after it', async () => {

@@ -5,6 +5,18 @@ import { discard, httpError, request, utf8 } from './http';
 type Listener = (m: MessageEvent) => void;
 
 /**
+ * Where a chunk's last whole character ends: the bytes of a character cut at the chunk's end
+ * (a lead byte and fewer continuation bytes than it announces) wait for the next chunk.
+ */
+export function wholeCharacters(b: Uint8Array): number {
+  let start = b.length - 1;
+  while (start > 0 && start > b.length - 4 && (b[start] & 0xc0) === 0x80) start--;
+  const lead = b[start];
+  const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return start >= 0 && size > b.length - start ? start : b.length;
+}
+
+/**
  * An `EventSource` that reads the stream with `fetch`, for where the native one falls short: it
  * sends `headers` (a bearer token), it sees the HTTP status (a 401 is fatal, a 503's Retry-After is
  * kept) and it runs where there is no `EventSource` (Node). Give it to PushClient as
@@ -60,13 +72,22 @@ export class FetchEventSource {
         if (e.id !== undefined) lastEventId = e.id;
         if (e.data) this.dispatch({ type: e.event, data: e.data, lastEventId } as MessageEvent);
       }, undefined, init.maxMessageSize);
-      const text = utf8(report, true);
+      const text = utf8(report);
       const reader = res.body.getReader();
+      let carry = new Uint8Array(0);
       for (;;) {
         const { value, done } = await reader.read();
         if (done || this.readyState === 2) break;
+        let b = value;
+        if (carry.length) {
+          b = new Uint8Array(carry.length + value.length);
+          b.set(carry);
+          b.set(value, carry.length);
+        }
+        const end = wholeCharacters(b);
+        carry = b.slice(end);
         try {
-          parser.push(text(value));
+          parser.push(text(b.subarray(0, end)));
         } catch (e) {
           report(e as PushError); // an event over maxMessageSize was dropped; the stream goes on
         }
