@@ -1,5 +1,5 @@
 import mitt, { type Emitter } from 'mitt';
-import { ACK, HEARTBEAT, HELLO, JOIN, LEAVE, PushError, T, decodeFrame, isChannelName, isEventName, type Ack, type Hello, type SseEvent } from '../protocol';
+import { ACK, HEARTBEAT, HELLO, JOIN, LEAVE, PushError, T, decodeFrame, isChannelName, isEventName, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
 import { eventSource } from '../transports/eventsource';
 import { longPoll } from '../transports/longpoll';
 import type { Transport, TransportName } from '../transports/transport';
@@ -145,6 +145,10 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       fire(STATUS, status);
     };
     const closed = () => status.state === 'closed';
+    const rejectWaiting = (e: PushError) => {
+      waiting.forEach((w) => w.reject(e));
+      waiting.clear();
+    };
 
     // ---- connecting -----------------------------------------------------------------------------
 
@@ -266,8 +270,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       unwatch?.();
       const err = fail('CLOSED', 'client closed', e);
       for (const p of queue.splice(0)) p(err);
-      waiting.forEach((w) => w.reject(err));
-      waiting.clear();
+      rejectWaiting(err);
       acks.clear();
       set('closed', e);
       emit('close', { error: e });
@@ -278,9 +281,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const receive = (e: SseEvent) => {
       seen = Date.now();
       if (e.retry !== undefined) floor = e.retry;
-      if (plain === undefined && (plain = !e.data.startsWith(HELLO + '\n'))) {
-        waiting.forEach((w) => w.reject(fail('SEND_UNSUPPORTED', 'a plain server has no channels')));
-        waiting.clear();
+      if (plain === undefined && (plain = !isHello(e))) {
+        rejectWaiting(fail('SEND_UNSUPPORTED', 'a plain server has no channels'));
         opened(true);
       }
       if (plain) return void ((e.data || e.id !== undefined) && deliver(e.event, e.data, e.id));
@@ -440,7 +442,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       attemptOne(
         i,
         (tr, e) => {
-          if (!e.data.startsWith(HELLO + '\n') || cur !== t) return tr.stop(), probe(best);
+          if (!isHello(e) || cur !== t) return tr.stop(), probe(best);
           cur.stop();
           endOpen();
           adopt(tr, i);

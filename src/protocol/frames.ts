@@ -10,6 +10,9 @@ import type { SseEvent } from './sse';
 
 /** Control events from server to client. */
 export const HELLO = '$hello';
+
+/** True when `e` is a push-client server's hello (the first message of every connection). */
+export const isHello = (e: SseEvent): boolean => e.data.startsWith(HELLO + '\n');
 /** Also sent with an `id` in place of an event published with `except` this connection: only the resume point moves. */
 export const HEARTBEAT = '$hb';
 export const ACK = '$ack';

@@ -1,6 +1,6 @@
 import { HEARTBEAT, PushError, parseEvents, type SseEvent } from '../protocol';
 import { discard, httpError, httpSender, request, utf8 } from './http';
-import { helloCid, type Transport, type TransportFactory } from './transport';
+import { helloCid, tooLarge, type Transport, type TransportFactory } from './transport';
 
 /**
  * HTTP long-poll. One request at a time: the next poll is scheduled with `setTimeout` only after the
@@ -38,7 +38,7 @@ export const longPoll: TransportFactory = (o) => {
     if (done) return;
     const events: SseEvent[] = [];
     const dropped = parseEvents(body, o.maxMessageSize, (e) => events.push(e));
-    if (dropped) t.onerror(new PushError('TOO_LARGE', `${dropped} message(s) over maxMessageSize dropped`));
+    if (dropped) tooLarge(t, dropped);
     if (!cid && !(cid = events[0] && helloCid(events[0]))) return end(new PushError('BAD_FRAME', 'long-poll: no hello from server'));
     received += events.length + dropped;
     // An empty answer (the server's poll timeout) is the long-poll heartbeat.

@@ -1,4 +1,4 @@
-import type { PushError, SseEvent } from '../protocol';
+import { PushError, isHello, type SseEvent } from '../protocol';
 import type { EventSourceClass } from './eventsource';
 
 /** Names of the three transports, in the default fallback order. */
@@ -43,14 +43,17 @@ export interface Transport {
   onerror: (error: PushError) => void;
 }
 
+/** Reports events dropped for being over `maxMessageSize` (the stream goes on). */
+export const tooLarge = (t: Transport, n: number) => t.onerror(new PushError('TOO_LARGE', `${n} message(s) over maxMessageSize dropped`));
+
 /** Builds a transport for one attempt. */
 export type TransportFactory = (o: TransportOptions) => Transport;
 
-/** The hello's connection id, read without knowing the rest of the protocol. */
+/** The hello's connection id (HTTP sends and polls need it), read without the rest of the hello. */
 export function helloCid(e: SseEvent): string | undefined {
-  if (!e.data.startsWith('$hello\n')) return;
+  if (!isHello(e)) return;
   try {
-    const cid = JSON.parse(e.data.slice(7)).cid;
+    const cid = JSON.parse(e.data.slice(e.data.indexOf('\n') + 1)).cid;
     return typeof cid === 'string' ? cid : undefined;
   } catch {
     return;

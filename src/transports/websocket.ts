@@ -1,5 +1,5 @@
 import { PushError, parseEvents } from '../protocol';
-import type { TransportFactory } from './transport';
+import { tooLarge, type TransportFactory } from './transport';
 
 /**
  * WebSocket. Frames from a push-client server hold whole SSE events (the first frame is the hello);
@@ -21,13 +21,12 @@ export const webSocket: TransportFactory = (o) => {
     stop();
     t.onclose(new PushError('TRANSPORT_FAILED', message));
   };
-  const tooLarge = (n: number) => t.onerror(new PushError('TOO_LARGE', `${n} message(s) over maxMessageSize dropped`));
   const frame = (text: string) => {
-    if (text.length > o.maxMessageSize) return tooLarge(1);
+    if (text.length > o.maxMessageSize) return tooLarge(t, 1);
     ours ??= text.startsWith('data: $hello\n');
     if (!ours) return t.onreceive({ event: 'message', data: text });
     const dropped = parseEvents(text, o.maxMessageSize, (e) => ws && t.onreceive(e));
-    if (dropped) tooLarge(dropped);
+    if (dropped) tooLarge(t, dropped);
   };
   const t = {
     connect() {
