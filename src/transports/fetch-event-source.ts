@@ -1,6 +1,6 @@
 import { PushError, SseParser } from '../protocol';
 import type { EventSourceInitPlus } from './eventsource';
-import { discard, httpError, request, utf8 } from './http';
+import { STOPPED, discard, httpError, request, utf8 } from './http';
 
 type Listener = (m: MessageEvent) => void;
 
@@ -52,7 +52,7 @@ export class FetchEventSource {
 
   close(): void {
     this.readyState = 2;
-    this.ac.abort();
+    this.ac.abort(STOPPED);
   }
 
   private async read(init: EventSourceInitPlus) {

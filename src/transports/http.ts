@@ -1,6 +1,14 @@
 import { PushError } from '../protocol';
 import type { TransportOptions } from './transport';
 
+/**
+ * The reason every request of ours is aborted with, made once. A bare `abort()` makes a DOMException
+ * whose stack trace holds the objects of the frames that called it (the client being closed), and
+ * Node's fetch may keep an aborted request, reason and all, until its connection is used again: a
+ * closed client then stayed in memory.
+ */
+export const STOPPED = /* @__PURE__ */ new PushError('CLOSED', 'stopped');
+
 /** Turns a non-2xx response into the error the client acts on: 401/403 fatal, Retry-After kept. */
 export function httpError(res: Response, what: string): PushError {
   const s = res.status;
@@ -80,7 +88,7 @@ export function httpSender(o: TransportOptions, cid: () => string | undefined) {
         flush();
       }),
     stop() {
-      ac.abort();
+      ac.abort(STOPPED);
       const e = new PushError('SEND_FAILED', 'transport stopped');
       for (const x of batch.splice(0)) x[1](e);
     },

@@ -1,5 +1,5 @@
 import { HEARTBEAT, PushError, parseEvents, type SseEvent } from '../protocol';
-import { discard, httpError, httpSender, request, utf8 } from './http';
+import { STOPPED, discard, httpError, httpSender, request, utf8 } from './http';
 import { helloCid, tooLarge, type Transport, type TransportFactory } from './transport';
 
 /**
@@ -69,7 +69,7 @@ export const longPoll: TransportFactory = (o) => {
       if (cid && !done) request(o, { method: 'DELETE', keepalive: true }, { cid }).catch(() => {});
       done = true;
       clearTimeout(timer);
-      ac?.abort();
+      ac?.abort(STOPPED);
       sender.stop();
       if (wake) doc!.removeEventListener('visibilitychange', wake);
     },
