@@ -156,3 +156,14 @@ describe('a server that answers garbage', () => {
     expect(t.codes()).toContain('HANDLER_ERROR');
   });
 });
+
+describe('maxMessageSize holds each event, not a WebSocket frame that batches several', () => {
+  it('a frame of ten events, larger than maxMessageSize, each under it: all ten arrive, nothing is reported', async () => {
+    const ten = Array.from({ length: 10 }, (_, i) => event('e', { i, pad: 'x'.repeat(300) }, 'e:' + (i + 1))).join('');
+    expect(ten.length).toBeGreaterThan(3000);
+    const t = await setup({ ws: () => [hello(), ten] }, ['websocket'], { maxMessageSize: 1000 });
+    await until(() => t.got.length === 10, 3000, 'ten events');
+    expect(t.got.map((g) => (g.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(t.codes()).toEqual([]);
+  });
+});

@@ -22,9 +22,9 @@ export const webSocket: TransportFactory = (o) => {
     t.onclose(new PushError('TRANSPORT_FAILED', message));
   };
   const frame = (text: string) => {
-    if (text.length > o.maxMessageSize) return tooLarge(t, 1);
     ours ??= text.startsWith('data: $hello\n');
-    if (!ours) return t.onreceive({ event: 'message', data: text });
+    // A plain server's frame is one message; ours batch events, and parseEvents holds each to the limit.
+    if (!ours) return text.length > o.maxMessageSize ? tooLarge(t, 1) : t.onreceive({ event: 'message', data: text });
     const dropped = parseEvents(text, o.maxMessageSize, (e) => ws && t.onreceive(e));
     if (dropped) tooLarge(t, dropped);
   };
