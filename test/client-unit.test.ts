@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, defaultReconnect } from '../src/client/backoff';
 import { resolveOptions } from '../src/client/options';
 import { PushClient, PushError } from '../src';
+import { encodeEvent } from '../src/protocol';
 
 describe('backoff', () => {
   const r = { ...defaultReconnect, minDelay: 100, maxDelay: 1000, factor: 2, jitter: 0.5 };
@@ -90,5 +91,50 @@ describe('PushClient without a connection', () => {
     c.close();
     off();
     expect(seen).toEqual(['idle', 'closed']);
+  });
+});
+
+describe('dead-connection timeout and the server\'s heartbeat interval', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  /** A WebSocket stand-in that opens, says hello with the given heartbeat interval, then stays silent. */
+  const silentAfterHello = (hb: number) =>
+    class {
+      readyState = 0;
+      binaryType = '';
+      onmessage: ((m: { data: string }) => void) | null = null;
+      onclose: ((c: { code: number; reason: string }) => void) | null = null;
+      onerror: (() => void) | null = null;
+      constructor() {
+        setTimeout(() => {
+          this.readyState = 1;
+          this.onmessage?.({ data: encodeEvent('$hello', JSON.stringify({ cid: 'c', epoch: 'e', replay: true, hb })) });
+        }, 1);
+      }
+      send() {}
+      close() {}
+    } as unknown as typeof WebSocket;
+
+  /** When the client gives the silent connection up, in ms after its hello (fake clock). */
+  async function givesUpAfter(hb: number, heartbeatTimeout?: number) {
+    vi.useFakeTimers();
+    const c = new PushClient('http://127.0.0.1:9/push', { transports: ['websocket'], WebSocket: silentAfterHello(hb), heartbeatTimeout });
+    await vi.advanceTimersByTimeAsync(5);
+    expect(c.status.state).toBe('open');
+    const opened = Date.now();
+    let dropped = 0;
+    c.lifecycle.on('reconnecting', () => (dropped ||= Date.now()));
+    for (let i = 0; i < 300 && !dropped; i++) await vi.advanceTimersByTimeAsync(1000);
+    c.close();
+    return dropped - opened;
+  }
+
+  it('by default waits 45 s, or twice the interval plus 5 s where that is longer; a given heartbeatTimeout is kept as it is', async () => {
+    expect(await givesUpAfter(15_000)).toBeGreaterThan(45_000);
+    expect(await givesUpAfter(15_000)).toBeLessThanOrEqual(45_000 + 45_000 / 4 + 1000);
+    const long = await givesUpAfter(30_000); // a server beating every 30 s can be quiet for up to 60 s
+    expect(long).toBeGreaterThan(65_000);
+    expect(long).toBeLessThanOrEqual(65_000 + 65_000 / 4 + 1000);
+    expect(await givesUpAfter(30_000, 10_000)).toBeLessThanOrEqual(10_000 + 10_000 / 4 + 1000);
   });
 });

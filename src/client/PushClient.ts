@@ -88,7 +88,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
   constructor(url: PushUrl, options?: PushClientOptions) {
     const o = resolveOptions(url, options);
     const { transports: list, reconnect: r } = o;
-    const emit = this.lifecycle.emit;
+    const lc = this.lifecycle.emit;
     /** Event name → handlers; also `ANY` (onAny) and `STATUS` (subscribe). */
     const fns = new Map<string, Set<Fn>>();
     const chans = new Set(o.channels);
@@ -109,14 +109,20 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let t: Transport | undefined;
     let name: TransportName | null = null;
     let plain: boolean | undefined;
-    /** `last` when the open transport was asked for, and the replayed id to skip up to after an upgrade. */
-    let sentId: string | undefined;
-    let skip: string | undefined;
+    /**
+     * Ids the open transport delivered while an upgrade probe was on its way, and after the upgrade
+     * those of them the new transport has yet to replay: it resumes from where the probe was asked
+     * for, so it repeats them (or some of them, if a channel was left meanwhile).
+     */
+    let since: Set<string> | undefined;
+    let dup: Set<string> | undefined;
     let best = Math.max(0, list.indexOf(recall(key)!));
     let attempt = 0;
     /** The server's `retry`, a floor under every backoff delay. */
     let floor = 0;
     let seen = 0;
+    /** Silence that means dead: `heartbeatTimeout`, or by default longer if the server's heartbeat interval needs it. */
+    let quiet = o.heartbeatTimeout;
     let openedAt = 0;
     /** Bumped on every connect pass and on close, so a pass that awaited `query()` knows it is stale. */
     let gen = 0;
@@ -127,14 +133,22 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let upTimer: ReturnType<typeof setTimeout> | undefined;
     let unwatch: (() => void) | undefined;
 
-    const report = (e: PushError) => emit('error', e);
+    /** Reports what went wrong but did not stop the client. An `error` listener that throws is not reported: it would loop. */
+    const report = (e: PushError) => {
+      try {
+        lc('error', e);
+      } catch {}
+    };
+    /** Runs the app's code (handlers, listeners): if it throws, that is reported and the client goes on. */
     const call = (h: Fn, ...a: unknown[]) => {
       try {
         h(...a);
       } catch (cause) {
-        report(fail('HANDLER_ERROR', 'an event handler threw', cause));
+        report(fail('HANDLER_ERROR', 'a handler threw', cause));
       }
     };
+    /** A lifecycle listener that throws must not stop the reconnect or open it was told of half-way. */
+    const emit = <K extends keyof Lifecycle>(k: K, v: Lifecycle[K]) => call(lc, k, v);
     const fire = (k: string, ...a: unknown[]) => fns.get(k)?.forEach((h) => call(h, ...a));
     const on = (k: string, h: Fn) => {
       (fns.get(k) || fns.set(k, new Set()).get(k)!).add(h);
@@ -158,7 +172,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       unwatch = watchPage({
         wake: alive,
         online: () => retryTimer && cycle(), // waiting out a backoff: the network is back, go now
-        offline: () => t && drop(t, fail('TRANSPORT_FAILED', 'browser went offline')),
+        offline: () => t && drop(t, fail('TRANSPORT_FAILED', 'went offline')),
       });
       set('connecting');
       cycle();
@@ -166,6 +180,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     /** One pass over the transports, from the one that worked last. */
     const cycle = async () => {
+      if (closed()) return;
       clearTimeout(retryTimer);
       retryTimer = undefined;
       const g = ++gen;
@@ -173,7 +188,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         query = typeof o.query === 'function' ? await o.query() : o.query;
         headers = typeof o.headers === 'function' ? await o.headers() : o.headers;
       } catch (cause) {
-        if (g === gen) retry(fail('TRANSPORT_FAILED', 'options.query or options.headers threw', cause));
+        if (g === gen) retry(fail('TRANSPORT_FAILED', 'query or headers threw', cause));
         return;
       }
       if (g === gen) tryFrom(best, 0);
@@ -195,7 +210,6 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
      */
     const attemptOne = (i: number, ok: (t: Transport, first: SseEvent) => void, no: (e: PushError) => void) => {
       const n = list[i];
-      const sent = last;
       const u = new URL(o.urls[n]!);
       const q = u.searchParams;
       for (const k in query) q.set(k, query[k]);
@@ -212,7 +226,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       tr.onreceive = (e) => {
         if (e.retry !== undefined) floor = e.retry;
         // A bare `retry:` block is not an event.
-        if ((e.data || e.id !== undefined) && done()) (sentId = sent), ok(tr, e);
+        if ((e.data || e.id !== undefined) && done()) ok(tr, e);
       };
       trying.set(tr, timer);
       tr.connect();
@@ -221,7 +235,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const adopt = (tr: Transport, i: number) => {
       t = tr;
       best = i;
-      plain = undefined;
+      plain = dup = undefined;
       openedAt = seen = Date.now();
       tr.onreceive = receive;
       tr.onclose = (e) => (ended(e), drop(tr, e));
@@ -243,9 +257,14 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     const endOpen = () => {
       clearTimeout(hbTimer);
+      stopProbes();
+    };
+
+    const stopProbes = () => {
       clearTimeout(upTimer);
       trying.forEach((timer, p) => (clearTimeout(timer), p.stop()));
       trying.clear();
+      since = undefined;
     };
 
     const retry = (e?: PushError) => {
@@ -253,9 +272,11 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       // Capped where timers overflow: a longer Retry-After would fire at once, and again, and again.
       const delay = Math.min(Math.max(backoffDelay(r, attempt, floor), e?.retryAfter || 0), 2 ** 31 - 1);
       attempt++;
+      const g = gen;
       set('reconnecting', e);
       emit('reconnecting', { attempt, delay, error: e });
-      retryTimer = setTimeout(cycle, delay);
+      // Unless a listener closed the client (or closed and reconnected it).
+      if (g === gen) retryTimer = setTimeout(cycle, delay);
     };
 
     const stop = (e?: PushError) => {
@@ -284,6 +305,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (plain === undefined && (plain = !isHello(e))) {
         rejectWaiting(fail('SEND_UNSUPPORTED', 'a plain server has no channels'));
         opened(true);
+        if (closed()) return;
       }
       if (plain) return void ((e.data || e.id !== undefined) && deliver(e.event, e.data, e.id));
       let f;
@@ -304,10 +326,11 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     const hello = (h: Hello) => {
       if (h.retry! > 0) floor = h.retry!;
-      skip = undefined;
+      // The server writes a heartbeat when it wrote nothing for `hb` ms: up to twice that passes in silence.
+      if (!options?.heartbeatTimeout) quiet = Math.max(o.heartbeatTimeout, 2 * h.hb + 5000 || 0);
+      const g = gen;
       if (!h.replay) emit('gap', { lastEventId: last });
-      // Events delivered by the old transport since this one was asked for will be replayed: skip them.
-      else if (sentId !== last) skip = last;
+      if (g !== gen) return; // a listener closed the client
       // No event yet: resume from the server's newest id, so a drop before the first event loses nothing.
       last ??= h.last;
       acks.clear();
@@ -321,14 +344,16 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       const to = list[best];
       const from = name;
       name = to;
+      const g = gen;
       remember(key, to, o.rememberTransport);
+      // Queued sends first, so that a send from a listener below goes after them.
+      for (const p of queue.splice(0)) p();
       set('open');
       if (from !== to) emit('transport', { from, to });
       emit('open', { transport: to, resumed });
-      for (const p of queue.splice(0)) p();
-      if (!plain) {
+      if (g === gen && !plain) {
         heartbeat();
-        if (best && o.upgradeInterval) upTimer = setTimeout(probe, o.upgradeInterval, 0);
+        if (best && o.upgradeInterval) probe(best); // which waits upgradeInterval first
       }
     };
 
@@ -347,12 +372,9 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     /** Takes `id` as the new resume point; `false` when it is a duplicate or replayed after an upgrade. */
     const fresh = (id: string) => {
-      if (skip !== undefined) {
-        if (id === skip) skip = undefined;
-        return false;
-      }
-      if (recent.has(id)) return false;
+      if (dup?.delete(id) || recent.has(id)) return false;
       recent.add(id);
+      since?.add(id);
       if (recent.size > RECENT) recent.delete(recent.values().next().value!);
       last = id;
       return true;
@@ -385,6 +407,12 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const send = (event: string, d?: unknown) => {
       if (!isEventName(event)) return refuse('BAD_OPTION', 'send: invalid event name');
       if (closed()) return refuse('CLOSED', 'client is closed');
+      try {
+        // Now, not when a queued send goes out: there a throw would stop the queue half-way.
+        JSON.stringify(d);
+      } catch (cause) {
+        return Promise.reject(fail('BAD_OPTION', 'send: data is not JSON', cause));
+      }
       alive();
       return new Promise<void>((resolve, reject) => {
         const go = (e?: PushError) => (e ? reject(e) : transmit(event, d).then(resolve, reject));
@@ -399,9 +427,13 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (closed()) return refuse('CLOSED', 'client is closed');
       if (plain) return refuse('SEND_UNSUPPORTED', 'a plain server has no channels');
       kind === JOIN ? chans.add(ch) : chans.delete(ch);
+      // An upgrade probe on its way asked for the old channel list: ask again later with the new one.
+      if (t && trying.size) stopProbes(), probe(best);
       return new Promise<void>((resolve, reject) => {
         const k = kind + '\t' + ch;
         waiting.get(k)?.resolve(); // superseded by this request
+        // Deleted first, so that it goes after any request made since (a hello sends them in order).
+        waiting.delete(k);
         waiting.set(k, { resolve, reject });
         if (status.state === 'open') request(k); // else the next hello sends it
       });
@@ -417,7 +449,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     // ---- liveness and upgrade -------------------------------------------------------------------
 
     const heartbeat = () => {
-      hbTimer = setTimeout(() => alive() && heartbeat(), o.heartbeatTimeout / 4);
+      hbTimer = setTimeout(() => t && alive() && heartbeat(), quiet / 4);
     };
 
     /**
@@ -428,24 +460,28 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (!t || plain) return true;
       // A hidden page does not long-poll, on purpose: that silence is not a dead connection.
       if ((globalThis as { document?: Document }).document?.hidden && name === 'longpoll' && !o.pollWhenHidden) seen = Date.now();
-      if (Date.now() - seen <= o.heartbeatTimeout) return true;
-      drop(t, fail('TRANSPORT_FAILED', `no message for ${o.heartbeatTimeout} ms`));
+      if (Date.now() - seen <= quiet) return true;
+      drop(t, fail('TRANSPORT_FAILED', `no message for ${quiet} ms`));
       return false;
     };
 
     /** While on a fallback, tries the better transports one by one; the first that says hello takes over. */
     const probe = (i: number): void => {
       const cur = t;
+      since = undefined;
       if (!cur) return;
       // Without a resume point the new transport cannot replay what the old one is still delivering.
       if (i >= best || last === undefined) return void (upTimer = setTimeout(probe, o.upgradeInterval, 0));
+      since = new Set();
       attemptOne(
         i,
         (tr, e) => {
           if (!isHello(e) || cur !== t) return tr.stop(), probe(best);
+          const d = since;
           cur.stop();
           endOpen();
           adopt(tr, i);
+          dup = d;
           receive(e);
         },
         () => probe(i + 1),

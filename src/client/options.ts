@@ -13,7 +13,11 @@ export interface PushClientOptions {
   connectTimeout?: number;
   /** Reconnect policy; see {@link ReconnectOptions}. */
   reconnect?: Partial<ReconnectOptions>;
-  /** No message or heartbeat for this long (ms) means the connection is dead. Default 45000. */
+  /**
+   * No message or heartbeat for this long (ms) means the connection is dead. Default 45000, or twice
+   * a push-client server's heartbeat interval plus 5 s where that is longer (a server set to beat
+   * every 30 s would otherwise look dead between beats). A value given here is used as it is.
+   */
   heartbeatTimeout?: number;
   /** Where to resume on the first connect. */
   lastEventId?: string;
