@@ -63,6 +63,22 @@ describe('plain servers', () => {
     expect(requests[1].searchParams.get('lastEventId')).toBe('3');
   });
 
+  it('a bare SSE endpoint that numbers its events from 1 on every connection: after a drop the new ones arrive, not taken for repeats', async () => {
+    let connections = 0;
+    const server = http.createServer((_req, res) => {
+      const n = ++connections;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 1; i <= 3; i++) res.write(`id: ${i}\ndata: "c${n}e${i}"\n\n`);
+      if (n === 1) setTimeout(() => res.destroy(), 20);
+    });
+    const port = await listen(server);
+    cleanup.add(() => shut(server));
+    const client = new PushClient({ eventsource: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 10, maxDelay: 50 } });
+    cleanup.add(() => client.close());
+    const got = await collect(client, 6);
+    expect(got.map((g) => g.data)).toEqual(['c1e1', 'c1e2', 'c1e3', 'c2e1', 'c2e2', 'c2e3']);
+  });
+
   it('reads a bare WebSocket server that sends plain text frames, and sends plain text back', async () => {
     const server = http.createServer();
     const wss = new WebSocketServer({ server });

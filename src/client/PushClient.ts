@@ -303,6 +303,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       seen = Date.now();
       if (e.retry !== undefined) floor = e.retry;
       if (plain === undefined && (plain = !isHello(e))) {
+        // A plain server may number its events afresh on every connection: its ids are no duplicates.
+        recent.clear();
         rejectWaiting(fail('SEND_UNSUPPORTED', 'a plain server has no channels'));
         opened(true);
         if (closed()) return;
