@@ -3,7 +3,9 @@ import { tooLarge, type TransportFactory } from './transport';
 
 /**
  * WebSocket. Frames from a push-client server hold whole SSE events (the first frame is the hello);
- * a plain server's text frames are each one `message` event, so a tutorial echo server works unchanged.
+ * a plain server's text frames are each one `message` event, so a tutorial broadcast server works
+ * unchanged. (The client counts a connection open at its first frame: a server that speaks only
+ * when spoken to, an echo server, never opens.)
  */
 export const webSocket: TransportFactory = (o) => {
   let ws: WebSocket | undefined;
