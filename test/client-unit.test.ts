@@ -44,6 +44,10 @@ describe('options', () => {
     ['http://h', { transports: [] }, /"transports"/],
     [{ eventsource: 'http://h' }, { transports: ['websocket'] }, /no URL/],
     ['http://h', { connectTimeout: -1 }, /"connectTimeout"/],
+    // Longer than a timer can wait: it would fire at once, every time (a hot loop of probes or checks).
+    ['http://h', { upgradeInterval: 2 ** 31 }, /"upgradeInterval" must be a number from 0 to 2147483647/],
+    ['http://h', { heartbeatTimeout: 1e10 }, /"heartbeatTimeout"/],
+    ['http://h', { connectTimeout: Infinity }, /"connectTimeout"/],
     ['http://h', { reconnect: { jitter: 2 } }, /"reconnect.jitter"/],
     ['http://h', { reconnect: { minDelay: 10, maxDelay: 5 } }, /"reconnect.maxDelay"/],
     ['http://h', { query: 'a=1' }, /"query"/],
@@ -136,5 +140,16 @@ describe('dead-connection timeout and the server\'s heartbeat interval', () => {
     expect(long).toBeGreaterThan(65_000);
     expect(long).toBeLessThanOrEqual(65_000 + 65_000 / 4 + 1000);
     expect(await givesUpAfter(30_000, 10_000)).toBeLessThanOrEqual(10_000 + 10_000 / 4 + 1000);
+  });
+
+  it('a server announcing an absurd heartbeat interval does not turn the check into a hot timer loop', async () => {
+    vi.useFakeTimers();
+    const c = new PushClient('http://127.0.0.1:9/push', { transports: ['websocket'], WebSocket: silentAfterHello(1e10) });
+    await vi.advanceTimersByTimeAsync(5);
+    expect(c.status.state).toBe('open');
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(timers.mock.calls.length).toBeLessThan(5);
+    c.close();
   });
 });

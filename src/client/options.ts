@@ -65,22 +65,25 @@ const bad = (name: string, why: string): never => {
   throw new PushError('BAD_OPTION', `push-client: option "${name}" ${why}`);
 };
 
-/** Numeric options: default, smallest allowed value. */
+/** The longest timer delay: a longer one fires at once, so it would make a hot loop of a timeout. */
+const LONGEST = 2 ** 31 - 1;
+
+/** Numeric options: default, smallest allowed value, largest allowed value. */
 const NUMS = {
-  connectTimeout: [5000, 1],
-  heartbeatTimeout: [45000, 1],
+  connectTimeout: [5000, 1, LONGEST],
+  heartbeatTimeout: [45000, 1, LONGEST],
   maxQueued: [1000, 0],
   maxMessageSize: [1 << 20, 1],
-  upgradeInterval: [30000, 0],
+  upgradeInterval: [30000, 0, LONGEST],
   rememberTransport: [600000, 0],
 };
 
 /** Options checked by type alone, and the types `typeof` may give. */
 const TYPES = { query: 'object|function', headers: 'object|function', decode: 'function', lastEventId: 'string' };
 
-function num(from: any, key: string, [def, min]: number[], to: any, prefix = ''): void {
+function num(from: any, key: string, [def, min, max = Infinity]: number[], to: any, prefix = ''): void {
   const v = from?.[key] ?? def;
-  if (typeof v !== 'number' || !(v >= min)) bad(prefix + key, 'must be a number >= ' + min);
+  if (typeof v !== 'number' || !(v >= min && v <= max)) bad(prefix + key, `must be a number from ${min} to ${max}`);
   to[key] = v;
 }
 
