@@ -144,12 +144,13 @@ describe.each(ALL)('sends around the open, over %s', (transport) => {
     const got: unknown[] = [];
     s.push.onMessage((_e, d) => got.push(d));
     const c = client(s.url, { transports: [transport], autoConnect: false });
-    c.lifecycle.on('open', () => void c.send('m', 'from open'));
-    c.subscribe((st) => st.state === 'open' && void c.send('m', 'from subscribe'));
+    const sends: Promise<void>[] = [];
+    c.lifecycle.on('open', () => void sends.push(c.send('m', 'from open')));
+    c.subscribe((st) => st.state === 'open' && void sends.push(c.send('m', 'from subscribe')));
     c.connect();
-    void c.send('m', 'queued 1');
-    void c.send('m', 'queued 2');
-    await until(() => got.length === 4, 3000, 'the sends');
+    sends.push(c.send('m', 'queued 1'), c.send('m', 'queued 2'));
+    await until(() => sends.length === 4, 3000, 'the open');
+    await Promise.all(sends);
     expect(got).toEqual(['queued 1', 'queued 2', 'from subscribe', 'from open']);
   });
 
