@@ -270,7 +270,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const retry = (e?: PushError) => {
       if (attempt >= r.maxRetries) return stop(fail('MAX_RETRIES', `gave up after ${attempt} failed attempts`, e));
       // Capped where timers overflow: a longer Retry-After would fire at once, and again, and again.
-      const delay = Math.min(Math.max(backoffDelay(r, attempt, floor), e?.retryAfter || 0));
+      const delay = Math.min(Math.max(backoffDelay(r, attempt, floor), e?.retryAfter || 0), 2 ** 31 - 1);
       attempt++;
       const g = gen;
       set('reconnecting', e);
