@@ -121,6 +121,26 @@ describe('listeners that throw', () => {
   });
 });
 
+describe('lifecycle listeners run each on its own', () => {
+  it('a listener that throws does not hide the event from the listeners after it, nor from "*" listeners', async () => {
+    const s = await server();
+    const c = client(s.url, { transports: ['websocket'], autoConnect: false });
+    const heard: string[] = [];
+    c.lifecycle.on('open', () => {
+      throw new Error('app bug');
+    });
+    c.lifecycle.on('open', () => heard.push('second open listener'));
+    c.lifecycle.on('*', (type) => type === 'open' && heard.push('* listener'));
+    c.lifecycle.on('error', () => {
+      throw new Error('a broken error listener'); // swallowed: reporting it would loop
+    });
+    c.lifecycle.on('error', (e) => heard.push('error listener: ' + e.code));
+    c.connect();
+    await opened(c);
+    expect(heard).toEqual(['error listener: HANDLER_ERROR', 'second open listener', '* listener']);
+  });
+});
+
 describe.each(ALL)('sends around the open, over %s', (transport) => {
   it('data that is not JSON is refused at send() with BAD_OPTION; the queue around it goes out in order', async () => {
     const s = await server();
@@ -137,6 +157,20 @@ describe.each(ALL)('sends around the open, over %s', (transport) => {
     await until(() => got.length === 2, 3000, 'the sends');
     expect(got).toEqual([1, 4]);
     expect(c.status.state).toBe('open');
+  });
+
+  it('a queued send goes out as its data was at send(), whatever the app changes afterwards', async () => {
+    const s = await server();
+    const got: unknown[] = [];
+    s.push.onMessage((_e, d) => got.push(d));
+    const c = client(s.url, { transports: [transport], autoConnect: false });
+    const data: Record<string, unknown> = { n: 1 };
+    c.connect();
+    const sent = c.send('m', data);
+    data.n = 10n; // not JSON any more, and not what was sent
+    await sent;
+    await until(() => got.length === 1, 3000, 'the send');
+    expect(got).toEqual([{ n: 1 }]);
   });
 
   it('a send from an open listener goes after the sends queued before it', async () => {

@@ -45,7 +45,7 @@ describe('options', () => {
     [{ eventsource: 'http://h' }, { transports: ['websocket'] }, /no URL/],
     ['http://h', { connectTimeout: -1 }, /"connectTimeout"/],
     // Longer than a timer can wait: it would fire at once, every time (a hot loop of probes or checks).
-    ['http://h', { upgradeInterval: 2 ** 31 }, /"upgradeInterval" must be a number from 0 to 2147483647/],
+    ['http://h', { upgradeInterval: 2 ** 31 }, /"upgradeInterval" must be a number >= 0 and <= 2147483647/],
     ['http://h', { heartbeatTimeout: 1e10 }, /"heartbeatTimeout"/],
     ['http://h', { connectTimeout: Infinity }, /"connectTimeout"/],
     ['http://h', { reconnect: { jitter: 2 } }, /"reconnect.jitter"/],

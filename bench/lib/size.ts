@@ -15,11 +15,12 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  * little headroom, not the goal: issue 6's target is 4,000 B and the core misses it (about 6,500 B:
  * three transports, resume and dedup, upgrade probes, channels and option validation; `npm run
  * bench -- size` prints what each part costs). Lower it as the core shrinks; raise it only for a
- * correctness fix, and say here which. 6,700 -> 6,800: close() and throws from listeners, non-JSON
- * sends, channel changes during an upgrade, ids of plain servers across connections, the server's
- * heartbeat interval and timer options longer than a timer can wait (core 6,570 -> 6,724 B).
+ * correctness fix, and say here which. 6,700 -> 6,900: close() and throws from listeners (each
+ * lifecycle listener run on its own), send data serialised once at send(), channel changes during
+ * an upgrade, ids of plain servers across connections, the server's heartbeat interval and timer
+ * options longer than a timer can wait (core 6,570 -> 6,812 B).
  */
-export const BUDGET = { core: 6800, binding: 600 } as const;
+export const BUDGET = { core: 6900, binding: 600 } as const;
 /** Issue 6's target for the core, reported beside the measured figure. */
 export const TARGET = { core: 4000 } as const;
 

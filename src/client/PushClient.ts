@@ -88,7 +88,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
   constructor(url: PushUrl, options?: PushClientOptions) {
     const o = resolveOptions(url, options);
     const { transports: list, reconnect: r } = o;
-    const lc = this.lifecycle.emit;
+    const all = this.lifecycle.all;
     /** Event name → handlers; also `ANY` (onAny) and `STATUS` (subscribe). */
     const fns = new Map<string, Set<Fn>>();
     const chans = new Set(o.channels);
@@ -133,22 +133,24 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let upTimer: ReturnType<typeof setTimeout> | undefined;
     let unwatch: (() => void) | undefined;
 
-    /** Reports what went wrong but did not stop the client. An `error` listener that throws is not reported: it would loop. */
-    const report = (e: PushError) => {
-      try {
-        lc('error', e);
-      } catch {}
-    };
-    /** Runs the app's code (handlers, listeners): if it throws, that is reported and the client goes on. */
-    const call = (h: Fn, ...a: unknown[]) => {
+    /**
+     * Runs the app's code (a handler, a lifecycle listener of `k`): if it throws, that is reported and
+     * the client goes on, the other listeners too. An `error` listener's throw is not: it would loop.
+     */
+    const run = (k: string, h: Fn, ...a: unknown[]) => {
       try {
         h(...a);
       } catch (cause) {
-        report(fail('HANDLER_ERROR', 'a handler threw', cause));
+        if (k !== 'error') report(fail('HANDLER_ERROR', 'a handler threw', cause));
       }
     };
-    /** A lifecycle listener that throws must not stop the reconnect or open it was told of half-way. */
-    const emit = <K extends keyof Lifecycle>(k: K, v: Lifecycle[K]) => call(lc, k, v);
+    const call = (h: Fn, ...a: unknown[]) => run('', h, ...a);
+    /** mitt's emit, with each listener run on its own. */
+    const emit = <K extends keyof Lifecycle>(k: K, v: Lifecycle[K]) => {
+      all.get(k)?.slice().forEach((h) => run(k, h as Fn, v));
+      all.get('*')?.slice().forEach((h) => run(k, h as Fn, k, v));
+    };
+    const report = (e: PushError) => emit('error', e);
     const fire = (k: string, ...a: unknown[]) => fns.get(k)?.forEach((h) => call(h, ...a));
     const on = (k: string, h: Fn) => {
       (fns.get(k) || fns.set(k, new Set()).get(k)!).add(h);
@@ -274,8 +276,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       attempt++;
       const g = gen;
       set('reconnecting', e);
-      emit('reconnecting', { attempt, delay, error: e });
-      // Unless a listener closed the client (or closed and reconnected it).
+      // Each step only while no subscriber or listener has closed the client (or closed and reconnected it).
+      if (g === gen) emit('reconnecting', { attempt, delay, error: e });
       if (g === gen) retryTimer = setTimeout(cycle, delay);
     };
 
@@ -306,8 +308,9 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         // A plain server may number its events afresh on every connection: its ids are no duplicates.
         recent.clear();
         rejectWaiting(fail('SEND_UNSUPPORTED', 'a plain server has no channels'));
+        const g = gen;
         opened(true);
-        if (closed()) return;
+        if (g !== gen) return; // a listener closed the client
       }
       if (plain) return void ((e.data || e.id !== undefined) && deliver(e.event, e.data, e.id));
       let f;
@@ -352,8 +355,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       // Queued sends first, so that a send from a listener below goes after them.
       for (const p of queue.splice(0)) p();
       set('open');
-      if (from !== to) emit('transport', { from, to });
-      emit('open', { transport: to, resumed });
+      if (g === gen && from !== to) emit('transport', { from, to });
+      if (g === gen) emit('open', { transport: to, resumed });
       if (g === gen && !plain) {
         heartbeat();
         if (best && o.upgradeInterval) probe(best); // which waits upgradeInterval first
@@ -404,21 +407,23 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     // ---- sending --------------------------------------------------------------------------------
 
-    const transmit = (event: string, d: unknown) =>
-      t!.send(plain ? (typeof d === 'string' ? d : JSON.stringify(d)) : JSON.stringify({ e: event, d }));
+    /** `j` is `d` as JSON, made once at `send()`: what the app changes afterwards does not matter. */
+    const transmit = (event: string, d: unknown, j?: string) =>
+      t!.send(plain ? (typeof d === 'string' ? d : j!) : '{"e":' + JSON.stringify(event) + (j === undefined ? '' : ',"d":' + j) + '}');
 
     const send = (event: string, d?: unknown) => {
       if (!isEventName(event)) return refuse('BAD_OPTION', 'send: invalid event name');
       if (closed()) return refuse('CLOSED', 'client is closed');
+      let j: string | undefined;
       try {
         // Now, not when a queued send goes out: there a throw would stop the queue half-way.
-        JSON.stringify(d);
+        j = JSON.stringify(d);
       } catch (cause) {
         return Promise.reject(fail('BAD_OPTION', 'send: data is not JSON', cause));
       }
       alive();
       return new Promise<void>((resolve, reject) => {
-        const go = (e?: PushError) => (e ? reject(e) : transmit(event, d).then(resolve, reject));
+        const go = (e?: PushError) => (e ? reject(e) : transmit(event, d, j).then(resolve, reject));
         if (status.state === 'open') go();
         else if (queue.length >= o.maxQueued) reject(fail('QUEUE_FULL', `${o.maxQueued} sends already queued`));
         else queue.push(go);

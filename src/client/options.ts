@@ -83,7 +83,7 @@ const TYPES = { query: 'object|function', headers: 'object|function', decode: 'f
 
 function num(from: any, key: string, [def, min, max = Infinity]: number[], to: any, prefix = ''): void {
   const v = from?.[key] ?? def;
-  if (typeof v !== 'number' || !(v >= min && v <= max)) bad(prefix + key, `must be a number from ${min} to ${max}`);
+  if (typeof v !== 'number' || !(v >= min && v <= max)) bad(prefix + key, `must be a number >= ${min}` + (max < Infinity ? ' and <= ' + max : ''));
   to[key] = v;
 }
 
