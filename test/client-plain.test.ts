@@ -19,6 +19,16 @@ function collect(client: PushClient, n: number, names = ['message']) {
   });
 }
 
+/** A bare SSE endpoint on 127.0.0.1 that answers with `handler`, and a client on it that reconnects fast. */
+async function sseClient(handler: http.RequestListener) {
+  const server = http.createServer(handler);
+  const port = await listen(server);
+  cleanup.add(() => shut(server));
+  const client = new PushClient({ eventsource: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 10, maxDelay: 50 } });
+  cleanup.add(() => client.close());
+  return client;
+}
+
 describe('plain servers', () => {
   it('reads a bare SSE endpoint: event, data, id, retry, comments, multi-line data', async () => {
     const seen: (string | undefined)[] = [];
@@ -46,7 +56,7 @@ describe('plain servers', () => {
 
   it('resumes a bare SSE endpoint with lastEventId after the server drops it', async () => {
     const requests: URL[] = [];
-    const server = http.createServer((req, res) => {
+    const client = await sseClient((req, res) => {
       const url = new URL(req.url!, 'http://x');
       requests.push(url);
       const from = Number(url.searchParams.get('lastEventId') ?? 0);
@@ -54,10 +64,6 @@ describe('plain servers', () => {
       for (let i = from + 1; i <= from + 3; i++) res.write(`id: ${i}\ndata: ${i}\n\n`);
       if (from === 0) setTimeout(() => res.destroy(), 20);
     });
-    const port = await listen(server);
-    cleanup.add(() => shut(server));
-    const client = new PushClient({ eventsource: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 10, maxDelay: 50 } });
-    cleanup.add(() => client.close());
     const got = await collect(client, 6);
     expect(got.map((g) => g.data)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(requests[1].searchParams.get('lastEventId')).toBe('3');
@@ -65,16 +71,12 @@ describe('plain servers', () => {
 
   it('a bare SSE endpoint that numbers its events from 1 on every connection: after a drop the new ones arrive, not taken for repeats', async () => {
     let connections = 0;
-    const server = http.createServer((_req, res) => {
+    const client = await sseClient((_req, res) => {
       const n = ++connections;
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       for (let i = 1; i <= 3; i++) res.write(`id: ${i}\ndata: "c${n}e${i}"\n\n`);
       if (n === 1) setTimeout(() => res.destroy(), 20);
     });
-    const port = await listen(server);
-    cleanup.add(() => shut(server));
-    const client = new PushClient({ eventsource: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 10, maxDelay: 50 } });
-    cleanup.add(() => client.close());
     const got = await collect(client, 6);
     expect(got.map((g) => g.data)).toEqual(['c1e1', 'c1e2', 'c1e3', 'c2e1', 'c2e2', 'c2e3']);
   });

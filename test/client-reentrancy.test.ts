@@ -11,26 +11,12 @@ import type { PushClientOptions, TransportName } from '../src';
 import { PushClient } from '../src/node';
 import { cleanups, listen, shut, sleep, until } from './helpers/net';
 import { opened, startPush } from './helpers/push';
+import { trackTimers } from './helpers/timers';
 
 const cleanup = cleanups();
 afterEach(() => cleanup.run());
 
 const ALL: TransportName[] = ['websocket', 'eventsource', 'longpoll'];
-
-/** Timers set by push-client's own code that have neither fired nor been cleared. */
-function trackTimers() {
-  const pending = new Set<unknown>();
-  const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
-  globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const ours = /src[\\/](client|transports)[\\/]/.test(new Error().stack ?? '');
-    const h = real.setTimeout((...a: unknown[]) => (pending.delete(h), fn(...a)), ms, ...args);
-    if (ours) pending.add(h);
-    return h;
-  }) as typeof setTimeout;
-  globalThis.clearTimeout = ((h: Parameters<typeof clearTimeout>[0]) => (pending.delete(h), real.clearTimeout(h))) as typeof clearTimeout;
-  cleanup.add(() => Object.assign(globalThis, real));
-  return pending;
-}
 
 async function server(options: Parameters<typeof startPush>[0] = {}) {
   const s = await startPush({ retryMs: 0, pollTimeout: 300, sessionTimeout: 1000, ...options });
@@ -56,7 +42,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
   it('close() in a reconnecting listener: no attempt follows and no timer is left', async () => {
     const s = await server();
     s.gate.ws = s.gate.sse = s.gate.lp = false; // every attempt fails
-    const timers = trackTimers();
+    const timers = trackTimers(cleanup);
     const c = client(s.url, { transports: [transport], autoConnect: false });
     c.lifecycle.on('reconnecting', () => c.close());
     const seen = countRequests(s);
@@ -66,7 +52,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
     await sleep(300);
     expect(seen.value).toBe(after);
     expect(c.status.state).toBe('closed');
-    expect(timers.size).toBe(0);
+    expect([...timers.values()]).toEqual([]);
   });
 
   it('close() in a status subscriber as it connects: nothing is attempted', async () => {
@@ -82,7 +68,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
 
   it('close() in an open listener: closed stays closed, no heartbeat or upgrade timer is left', async () => {
     const s = await server();
-    const timers = trackTimers();
+    const timers = trackTimers(cleanup);
     const c = client(s.url, { transports: [transport], autoConnect: false, heartbeatTimeout: 200 });
     const states: string[] = [];
     c.subscribe((st) => states.push(st.state));
@@ -91,7 +77,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
     await until(() => c.status.state === 'closed', 3000, 'closed');
     await sleep(400); // two heartbeat periods
     expect(states).toEqual(['idle', 'connecting', 'open', 'closed']);
-    expect(timers.size).toBe(0);
+    expect([...timers.values()]).toEqual([]);
     await until(() => [...(s.push.connections as Iterable<unknown>)].length === 0, 3000, 'the server to see it go');
   });
 });
@@ -184,7 +170,8 @@ describe.each(ALL)('sends around the open, over %s', (transport) => {
     c.connect();
     sends.push(c.send('m', 'queued 1'), c.send('m', 'queued 2'));
     await until(() => sends.length === 4, 3000, 'the open');
-    await Promise.all(sends);
+    await Promise.all(sends); // written (WebSocket) or accepted (HTTP); the server may still be reading
+    await until(() => got.length === 4, 3000, 'the sends at the server');
     expect(got).toEqual(['queued 1', 'queued 2', 'from subscribe', 'from open']);
   });
 
@@ -215,7 +202,7 @@ describe('channels changed while an upgrade probe is on its way', () => {
     srv.on('upgrade', (req, socket, head) => {
       if (ws === 'refuse') return void socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
       held++;
-      setTimeout(() => push.handleUpgrade(req, socket, head) || socket.destroy(), 300);
+      setTimeout(() => push.handleUpgrade(req, socket, head) || socket.destroy(), 1000);
     });
     const port = await listen(srv);
     cleanup.add(async () => (await push.close(), await shut(srv)));

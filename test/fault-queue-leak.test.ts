@@ -10,6 +10,7 @@ import { PushClient } from '../src/node';
 import { cleanups, sleep, until } from './helpers/net';
 import { opened, startProxiedPush, type startPush } from './helpers/push';
 import type { Proxy } from './helpers/proxy';
+import { trackTimers } from './helpers/timers';
 
 const cleanup = cleanups();
 afterEach(() => cleanup.run());
@@ -96,24 +97,6 @@ function countedPage() {
   return { n, document };
 }
 
-/**
- * Timers created by push-client's own code (src/client, src/transports) that have neither fired
- * nor been cleared, with where each was created. Exact, unlike a count of the process's timers.
- */
-function trackTimers() {
-  const pending = new Map<unknown, string>();
-  const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
-  globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const stack = new Error().stack ?? '';
-    const h = real.setTimeout((...a: unknown[]) => (pending.delete(h), fn(...a)), ms, ...args);
-    if (/src[\\/](client|transports)[\\/]/.test(stack)) pending.set(h, stack.split('\n')[2]?.trim() ?? '?');
-    return h;
-  }) as typeof setTimeout;
-  globalThis.clearTimeout = ((h: Parameters<typeof clearTimeout>[0]) => (pending.delete(h), real.clearTimeout(h))) as typeof clearTimeout;
-  cleanup.add(() => Object.assign(globalThis, real));
-  return pending;
-}
-
 describe.each(ALL)('close() over %s leaves nothing behind', (transport) => {
   const states: [string, (c: PushClient, p: Proxy, s: Awaited<ReturnType<typeof setup>>['s']) => Promise<void>][] = [
     ['idle', async () => {}],
@@ -143,7 +126,7 @@ describe.each(ALL)('close() over %s leaves nothing behind', (transport) => {
   it.each(states)('from %s', async (name, into) => {
     const page = countedPage();
     const { s, p } = await setup();
-    const timers = trackTimers();
+    const timers = trackTimers(cleanup);
     const base = resources();
     const fallback = name.startsWith('open on a fallback');
     const c = new PushClient(p.url(), {
