@@ -3,12 +3,13 @@
  * at a time, bounded history and buffers, dead connections reaped by the heartbeat on every
  * transport, and polls and sends checked against the identity that owns the connection.
  */
-import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { PushClient } from '../src/node';
 import type { TransportName } from '../src';
+import net from 'node:net';
+import { rawExchange } from './helpers/net';
 import { connect, lpGet, post, sleep, sseClient, startServer, until, wsClient, type AnyClient, type TestServer } from './helpers/server-clients';
 
 let servers: TestServer<any>[] = [];
@@ -54,21 +55,13 @@ async function attempt(kind: TransportName, url: string, headers: Record<string,
 
 /** The status line and headers of a refused upgrade, read off the raw socket. */
 function rawUpgrade(port: number, extra = ''): Promise<string> {
-  return new Promise((resolve) => {
-    let out = '';
-    const sock = net.connect(port, '127.0.0.1', () =>
-      sock.write(
-        'GET /push HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
-          extra +
-          '\r\n',
-      ),
-    );
-    sock.on('data', (d) => (out += d));
-    sock.on('close', () => resolve(out));
-    sock.on('error', () => resolve(out));
-    sock.setTimeout(2000, () => sock.destroy());
-  });
+  return rawExchange(
+    port,
+    'GET /push HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+      extra +
+      '\r\n',
+  );
 }
 
 describe('connection limits', () => {
@@ -123,17 +116,11 @@ describe('connection limits', () => {
       expect(await rawUpgrade(port)).toMatch(/^HTTP\/1.1 401 /);
     }
     // A handshake `ws` refuses itself (wrong version) after authorize passed.
-    const bad = await new Promise<string>((resolve) => {
-      let out = '';
-      const sock = net.connect(port, '127.0.0.1', () =>
-        sock.write(
-          'GET /push?token=ok HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n',
-        ),
-      );
-      sock.on('data', (d) => (out += d));
-      sock.on('close', () => resolve(out));
-    });
+    const bad = await rawExchange(
+      port,
+      'GET /push?token=ok HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n',
+    );
     expect(bad).toMatch(/^HTTP\/1.1 400 /);
     // Each transport in turn: the one slot is free again each time its client went.
     for (const kind of ALL) {
@@ -318,17 +305,9 @@ describe('polls and sends are checked against the connection they name', () => {
       [`/push?cid=${cid}&token=tok-bob`, 403],
       [`/push?cid=${cid}`, 401],
     ] as const) {
-      const answer = await new Promise<string>((resolve) => {
-        let out = '';
-        const sock = net.connect(port, '127.0.0.1', () =>
-          // Declares 100 MB and sends only the start of it: the answer must not wait for the rest.
-          sock.write(`POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n[{"e":"x"}`),
-        );
-        sock.on('data', (d) => (out += d));
-        sock.on('close', () => resolve(out));
-        sock.on('error', () => resolve(out));
-        sock.setTimeout(5000, () => sock.destroy());
-      });
+      // Declares 100 MB and sends only the start of it: the answer must not wait for the rest.
+      const head = `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n`;
+      const answer = await rawExchange(port, head + '[{"e":"x"}', { ms: 5000 });
       expect(answer, target).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
       expect(answer, target).toMatch(/\r\nConnection: close\r\n/i);
     }

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { rawExchange } from './helpers/net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, lpGet, post, sseClient, startServer, wsClient, type TestServer } from './helpers/server-clients';
 
@@ -23,17 +23,6 @@ function garbage(rand: () => number): string {
   const n = Math.floor(rand() * 12);
   for (let i = 0; i < n; i++) s += pieces[Math.floor(rand() * pieces.length)];
   return s;
-}
-
-function raw(port: number, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    let out = '';
-    const sock = net.connect(port, '127.0.0.1', () => sock.end(text));
-    sock.on('data', (d) => (out += d));
-    sock.on('close', () => resolve(out));
-    sock.on('error', () => resolve(out));
-    sock.setTimeout(1000, () => sock.destroy());
-  });
 }
 
 describe('bad input', () => {
@@ -88,7 +77,7 @@ describe('bad input', () => {
       'POST /push?cid=' + cid + ' HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"e"',
       '\u0000\u0001\u0002'.repeat(100),
     ]) {
-      await raw(port, text);
+      await rawExchange(port, text, { end: true, ms: 1000 });
     }
 
     // Still up and serving.

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 /** Listens on 127.0.0.1 on `port` (default: a free one) and returns the port. */
 export function listen(server: http.Server, port = 0): Promise<number> {
@@ -36,4 +36,19 @@ export async function until(cond: () => unknown, ms = 5000, what = 'condition'):
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/**
+ * Writes `text` on a raw TCP connection to 127.0.0.1:`port` and resolves with everything read until
+ * the peer closes, or `ms` pass. `end` half-closes the connection after writing.
+ */
+export function rawExchange(port: number, text: string, { end = false, ms = 2000 } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    const sock = net.connect(port, '127.0.0.1', () => (end ? sock.end(text) : sock.write(text)));
+    sock.on('data', (d) => (out += d));
+    sock.on('close', () => resolve(out));
+    sock.on('error', () => resolve(out));
+    sock.setTimeout(ms, () => sock.destroy());
+  });
 }
