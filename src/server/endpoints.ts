@@ -178,11 +178,12 @@ export class Endpoints<User> {
     if (t === T.longpoll) {
       if (!o.longpoll) return reply(res, 404, 'long-poll transport not enabled');
       const cid = q.get(Q.connection);
-      return cid === null ? this.connectLongPoll(req, res, q) : this.poll(req, res, cid, q.get(Q.ack));
+      if (cid !== null) return this.poll(req, res, cid, q.get(Q.ack));
+      return this.connectHttp(req, res, q, (user) => new LpConnection(this.hub, newConnectionId(), user, res, o));
     }
     if (t === T.eventsource || (t === null && /text\/event-stream/i.test(req.headers.accept ?? ''))) {
       if (!o.eventsource) return reply(res, 404, 'eventsource transport not enabled');
-      return this.connectSse(req, res, q);
+      return this.connectHttp(req, res, q, (user) => new SseConnection(this.hub, newConnectionId(), user, req, res, o.retryMs));
     }
     if (t === T.websocket) {
       if (!o.websocket) return reply(res, 404, 'websocket transport not enabled');
@@ -191,21 +192,16 @@ export class Endpoints<User> {
     return reply(res, 400, t === null ? 'no transport: use t=sse, t=lp or a WebSocket upgrade' : 'unknown transport');
   }
 
-  private async connectSse(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+  /** A new SSE or long-poll connection: admitted, then made by `make` and opened. */
+  private async connectHttp(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, make: (user: User) => Conn): Promise<void> {
     const a = await this.admit(req, (status, reason, headers) => reply(res, status, reason, headers));
     if (!a) return;
     if (req.socket.destroyed) return a.release();
-    const c = new SseConnection(this.hub, newConnectionId(), a.user, req, res, this.o.retryMs);
-    c.identity = a.identity;
-    c.freeSlot = a.release;
-    return this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
+    return this.start(make(a.user), a, req, q);
   }
 
-  private async connectLongPoll(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
-    const a = await this.admit(req, (status, reason, headers) => reply(res, status, reason, headers));
-    if (!a) return;
-    if (req.socket.destroyed) return a.release();
-    const c = new LpConnection(this.hub, newConnectionId(), a.user, res, this.o);
+  /** Opens an admitted connection: it keeps the identity later requests are checked against, and gives its slot back when it ends. */
+  private start(c: Conn, a: Admitted<User>, req: IncomingMessage, q: URLSearchParams): Promise<void> {
     c.identity = a.identity;
     c.freeSlot = a.release;
     return this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
@@ -309,10 +305,7 @@ export class Endpoints<User> {
     this.wss!.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onError);
       if (this.hub.closed) return void ws.terminate();
-      const c = new WsConnection(this.hub, newConnectionId(), a.user, ws, this.receiveWs);
-      c.identity = a.identity;
-      c.freeSlot = a.release;
-      this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel)).catch(this.o.onError);
+      this.start(new WsConnection(this.hub, newConnectionId(), a.user, ws, this.receiveWs), a, req, q).catch(this.o.onError);
     });
   }
 
