@@ -3,8 +3,9 @@ import { PushError } from './errors';
 /**
  * The wire format from server to client is `text/event-stream` on every transport: an SSE response
  * body, a long-poll response body (a batch of events) and a WebSocket text frame (one or more events)
- * all hold the same blocks. One incremental parser therefore serves the fetch-based SSE reader, the
- * long-poll and the WebSocket transport.
+ * all hold the same blocks. A stream cut anywhere needs the incremental {@link SseParser} (the
+ * fetch-based SSE reader); text that holds whole events (a frame, a long-poll body) takes the
+ * one-pass {@link parseEvents}.
  */
 
 /** One event as the SSE grammar defines it, before our protocol gives it meaning. */
