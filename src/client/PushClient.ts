@@ -6,7 +6,7 @@ import type { Transport, TransportName } from '../transports/transport';
 import { webSocket } from '../transports/websocket';
 import { backoffDelay } from './backoff';
 import { recall, remember } from './memory';
-import { resolveOptions, type PushClientOptions, type PushUrl } from './options';
+import { LONGEST, resolveOptions, type PushClientOptions, type PushUrl } from './options';
 import { watchPage } from './page';
 import type { Lifecycle, Meta, State, Status } from './state';
 
@@ -272,7 +272,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const retry = (e?: PushError) => {
       if (attempt >= r.maxRetries) return stop(fail('MAX_RETRIES', `gave up after ${attempt} failed attempts`, e));
       // Capped where timers overflow: a longer Retry-After would fire at once, and again, and again.
-      const delay = Math.min(Math.max(backoffDelay(r, attempt, floor), e?.retryAfter || 0), 2 ** 31 - 1);
+      const delay = Math.min(Math.max(backoffDelay(r, attempt, floor), e?.retryAfter || 0), LONGEST);
       attempt++;
       const g = gen;
       set('reconnecting', e);
@@ -333,7 +333,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (h.retry! > 0) floor = h.retry!;
       // The server writes a heartbeat when it wrote nothing for `hb` ms: up to twice that passes in
       // silence. Capped where timers overflow (a longer one fires at once, again and again).
-      if (!options?.heartbeatTimeout) quiet = Math.min(Math.max(o.heartbeatTimeout, 2 * h.hb + 5000 || 0), 2 ** 31 - 1);
+      if (!options?.heartbeatTimeout) quiet = Math.min(Math.max(o.heartbeatTimeout, 2 * h.hb + 5000 || 0), LONGEST);
       const g = gen;
       if (!h.replay) emit('gap', { lastEventId: last });
       if (g !== gen) return; // a listener closed the client

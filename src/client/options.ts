@@ -66,7 +66,7 @@ const bad = (name: string, why: string): never => {
 };
 
 /** The longest timer delay: a longer one fires at once, so it would make a hot loop of a timeout. */
-const LONGEST = 2 ** 31 - 1;
+export const LONGEST = 2 ** 31 - 1;
 
 /** Numeric options: default, smallest allowed value, largest allowed value. */
 const NUMS = {
