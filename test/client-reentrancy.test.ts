@@ -10,7 +10,7 @@ import { createPushServer } from '../src/server';
 import type { PushClientOptions, TransportName } from '../src';
 import { PushClient } from '../src/node';
 import { cleanups, listen, shut, sleep, until } from './helpers/net';
-import { opened, startPush } from './helpers/push';
+import { live, opened, startPush } from './helpers/push';
 import { trackTimers } from './helpers/timers';
 
 const cleanup = cleanups();
@@ -28,6 +28,13 @@ function client(url: string, o: PushClientOptions) {
   const c = new PushClient(url, { reconnect: { minDelay: 10, maxDelay: 20 }, ...o });
   cleanup.add(() => c.close());
   return c;
+}
+
+/** Closes every connection on the server and refuses new ones, until the client is reconnecting. */
+async function cutOff(s: Awaited<ReturnType<typeof server>>, c: PushClient) {
+  s.gate.ws = s.gate.sse = s.gate.lp = false;
+  for (const conn of s.push.connections as Iterable<{ close(): void }>) conn.close();
+  await until(() => c.status.state === 'reconnecting', 3000, 'reconnecting');
 }
 
 /** Requests and upgrades the server has seen so far. */
@@ -78,7 +85,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
     await sleep(400); // two heartbeat periods
     expect(states).toEqual(['idle', 'connecting', 'open', 'closed']);
     expect([...timers.values()]).toEqual([]);
-    await until(() => [...(s.push.connections as Iterable<unknown>)].length === 0, 3000, 'the server to see it go');
+    await until(() => live(s.push) === 0, 3000, 'the server to see it go');
   });
 });
 
@@ -95,9 +102,7 @@ describe('listeners that throw', () => {
       throw new Error('app bug');
     });
     await opened(c);
-    s.gate.ws = s.gate.sse = s.gate.lp = false;
-    for (const conn of s.push.connections as Iterable<{ close(): void }>) conn.close();
-    await until(() => c.status.state === 'reconnecting', 3000, 'reconnecting');
+    await cutOff(s, c);
     s.gate.ws = s.gate.sse = s.gate.lp = true;
     await opened(c);
     const got = new Promise((r) => c.once('after', r));
@@ -179,9 +184,7 @@ describe.each(ALL)('sends around the open, over %s', (transport) => {
     const s = await server();
     const c = client(s.url, { transports: [transport] });
     await opened(c);
-    s.gate.ws = s.gate.sse = s.gate.lp = false;
-    for (const conn of s.push.connections as Iterable<{ close(): void }>) conn.close();
-    await until(() => c.status.state === 'reconnecting', 3000, 'reconnecting');
+    await cutOff(s, c);
     const done = Promise.all([c.join('room'), c.leave('room'), c.join('room')]);
     s.gate.ws = s.gate.sse = s.gate.lp = true;
     await done;

@@ -10,7 +10,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { TransportName } from '../src';
 import { PushClient } from '../src/node';
 import { cleanups, sleep, until } from './helpers/net';
-import { opened, startPush } from './helpers/push';
+import { live, opened, startPush } from './helpers/push';
 
 const cleanup = cleanups();
 afterEach(() => cleanup.run());
@@ -22,8 +22,6 @@ const ALL: TransportName[] = ['websocket', 'eventsource', 'longpoll'];
 const CYCLES = 10_000;
 const WARM = 2_000;
 const BOUND = 2 * 1024 * 1024; // bytes the heap may grow over the loop
-
-const live = (push: { connections: unknown }) => [...(push.connections as Iterable<unknown>)].length;
 
 async function heap() {
   await sleep(50);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PushClientOptions, TransportName } from '../src';
 import { PushClient } from '../src/node';
 import { cleanups, sleep, until } from './helpers/net';
-import { opened, startProxiedPush, type startPush } from './helpers/push';
+import { live, opened, startProxiedPush, type startPush } from './helpers/push';
 import type { Proxy } from './helpers/proxy';
 import { trackTimers } from './helpers/timers';
 
@@ -25,9 +25,6 @@ function client(p: Proxy, o: PushClientOptions = {}) {
   cleanup.add(() => c.close());
   return c;
 }
-
-/** Open connections on the server (a Set or an array, depending on the server's version). */
-const live = (push: { connections: unknown }) => [...(push.connections as Iterable<unknown>)].length;
 
 describe.each(ALL)('send queue over %s', (transport) => {
   it('queues sends while reconnecting (up to maxQueued), rejects the overflow with QUEUE_FULL, flushes in order on open', async () => {

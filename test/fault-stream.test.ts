@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PushClientOptions, TransportName } from '../src';
 import { PushClient } from '../src/node';
 import { cleanups, sleep, until } from './helpers/net';
-import { opened, startPush } from './helpers/push';
+import { live, opened, startPush } from './helpers/push';
 import { startProxy, type Proxy } from './helpers/proxy';
 
 const cleanup = cleanups();
@@ -53,9 +53,6 @@ function verdict(got: number[]) {
   return { delivered: got.length, lost: N - [...seen].filter((n) => n >= 0 && n < N).length, duplicated: got.length - seen.size, disorder };
 }
 
-/** Open connections on the server (a Set or an array, depending on the server's version). */
-const live = (push: { connections: unknown }) => [...(push.connections as Iterable<unknown>)].length;
-
 const seedOf = () => Number(process.env.FAULT_SEED) || Math.floor(Math.random() * 2 ** 31);
 
 /**
@@ -85,7 +82,6 @@ async function publishUnderChaos(
   chaos.stop();
   return chaos;
 }
-
 
 /** Waits for all N events; on a stall, says where the client stands (and the seed to repeat it). */
 async function allEvents(c: PushClient, p: Proxy, got: number[], log: { switches: string[] }, seed?: number) {

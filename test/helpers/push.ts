@@ -99,3 +99,6 @@ export function opened(client: PushClient<any>, ms = 10000) {
     });
   });
 }
+
+/** Open connections on the server (a Set or an array, depending on the server's version). */
+export const live = (push: { connections: unknown }) => [...(push.connections as Iterable<unknown>)].length;
