@@ -123,9 +123,14 @@ export abstract class StreamConnection<User = unknown> extends BaseConnection<Us
     if (this.waiting() > this.host.maxBufferedBytes) {
       // A client that cannot keep up would make us hold its backlog forever. Dropping it is safe:
       // it reconnects and resumes from history.
-      this.gone();
-      this.kill();
+      this.drop();
     }
+  }
+
+  /** Ends a peer that is dead or too slow, at once; the client reconnects and resumes from history. */
+  protected drop(): void {
+    this.gone();
+    this.kill();
   }
 
   /** Writes the blocks queued in `out`, if any. */

@@ -42,8 +42,7 @@ export class SseConnection<User = unknown> extends StreamConnection<User> {
       const waiting = socket.writableLength;
       const flushed = socket.bytesWritten - waiting;
       if (waiting > 0 && flushed === this.flushed) {
-        this.gone();
-        this.res.destroy();
+        this.drop();
         return;
       }
       this.flushed = waiting > 0 ? flushed : -1;

@@ -50,11 +50,7 @@ export class WsConnection<User = unknown> extends StreamConnection<User> {
   }
 
   heartbeat(): void {
-    if (!this.alive) {
-      this.gone();
-      this.ws.terminate();
-      return;
-    }
+    if (!this.alive) return this.drop();
     this.alive = false;
     this.ws.ping();
     if (!this.wrote) this.push(HEARTBEAT_BLOCK);
