@@ -15,6 +15,7 @@ const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 
 const entries = {
   index: 'src/index.ts',
   node: 'src/node.ts',
+  core: 'src/core.ts',
   'server/index': 'src/server/index.ts',
   'react/index': 'src/react/index.ts',
   'vue/index': 'src/vue/index.ts',
