@@ -10,7 +10,7 @@ import { LONGEST, resolveOptions, type PushClientOptions, type PushUrl } from '.
 import { watchPage } from './page';
 import type { Lifecycle, Meta, State, Status } from './state';
 
-const TRANSPORTS = { websocket: webSocket, eventsource: eventSource, longpoll: longPoll };
+const TRANSPORTS = { websocket: webSocket.create, eventsource: eventSource.create, longpoll: longPoll.create };
 
 /** Recent event ids kept to drop duplicates a peer replays. */
 const RECENT = 256;

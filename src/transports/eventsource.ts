@@ -1,6 +1,6 @@
-import { PushError, type SseEvent } from '../protocol';
+import { PushError, type SseEvent, T } from '../protocol';
 import { httpSender } from './http';
-import { helloCid, type Transport, type TransportFactory, type TransportOptions } from './transport';
+import { helloCid, type Transport, type TransportDefinition, type TransportFactory, type TransportOptions } from './transport';
 
 /**
  * What the SSE transport passes to the `EventSource` constructor beyond the standard
@@ -29,7 +29,7 @@ export type EventSourceClass = new (url: string, init?: EventSourceInitPlus) => 
  * The native auto-reconnect is never used: any error ends the attempt and the client owns reconnects.
  * An error event may carry a `PushError` as `error` (FetchEventSource does: 401, Retry-After).
  */
-export const eventSource: TransportFactory = (o) => {
+const create: TransportFactory = (o) => {
   let es: EventSourceLike | undefined;
   let cid: string | undefined;
   let prev = '';
@@ -71,3 +71,6 @@ export const eventSource: TransportFactory = (o) => {
   } as Transport;
   return t;
 };
+
+/** eventSource: pass it in `transports` (push-client/core). */
+export const eventSource: TransportDefinition = { name: 'eventsource', tag: T.eventsource, scheme: 'http', create };

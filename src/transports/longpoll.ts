@@ -1,13 +1,13 @@
-import { HEARTBEAT, PushError, parseEvents, type SseEvent } from '../protocol';
+import { HEARTBEAT, PushError, parseEvents, type SseEvent, T } from '../protocol';
 import { STOPPED, discard, httpError, httpSender, request, utf8 } from './http';
-import { helloCid, tooLarge, type Transport, type TransportFactory } from './transport';
+import { helloCid, tooLarge, type Transport, type TransportDefinition, type TransportFactory } from './transport';
 
 /**
  * HTTP long-poll. One request at a time: the next poll is scheduled with `setTimeout` only after the
  * previous response has been read, never with `setInterval`. Each poll acknowledges how many events
  * it has received, so a response lost on the way is sent again by the server and nothing is lost.
  */
-export const longPoll: TransportFactory = (o) => {
+const create: TransportFactory = (o) => {
   let cid: string | undefined;
   let ac: AbortController | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -75,4 +75,13 @@ export const longPoll: TransportFactory = (o) => {
     },
   } as Transport;
   return t;
+};
+
+/** longPoll: pass it in `transports` (push-client/core). */
+export const longPoll: TransportDefinition = {
+  name: 'longpoll',
+  tag: T.longpoll,
+  scheme: 'http',
+  create,
+  silentWhenHidden: (o) => !o.pollWhenHidden,
 };

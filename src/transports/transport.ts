@@ -49,6 +49,27 @@ export const tooLarge = (t: Transport, n: number) => t.onerror(new PushError('TO
 /** Builds a transport for one attempt. */
 export type TransportFactory = (o: TransportOptions) => Transport;
 
+/**
+ * Everything about one way of reaching the server, as one value the app passes in `transports`
+ * (as engine.io-client does): what an app does not import is not in its bundle. A fourth transport
+ * is one more such value; the client has no list of its own.
+ */
+export interface TransportDefinition {
+  /** Its name in `status`, `meta`, lifecycle notifications and per-transport URL objects. */
+  readonly name: string;
+  /** The value of the `t` query parameter on which a push-client server routes the request. */
+  readonly tag: string;
+  /** The URL scheme it speaks: one http(s) URL given to the client is turned into this one. */
+  readonly scheme: 'http' | 'ws';
+  /** Opens one attempt. */
+  readonly create: TransportFactory;
+  /**
+   * True when, with these options, it goes quiet on purpose while the page is hidden (long-poll
+   * pauses): silence then is not a dead connection.
+   */
+  readonly silentWhenHidden?: (o: Pick<TransportOptions, 'pollWhenHidden'>) => boolean;
+}
+
 /** The hello's connection id (HTTP sends and polls need it), read without the rest of the hello. */
 export function helloCid(e: SseEvent): string | undefined {
   if (!isHello(e)) return;

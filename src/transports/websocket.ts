@@ -1,5 +1,5 @@
-import { PushError, parseEvents } from '../protocol';
-import { tooLarge, type TransportFactory } from './transport';
+import { PushError, parseEvents, T } from '../protocol';
+import { tooLarge, type TransportDefinition, type TransportFactory } from './transport';
 
 /**
  * WebSocket. Frames from a push-client server hold whole SSE events (the first frame is the hello);
@@ -7,7 +7,7 @@ import { tooLarge, type TransportFactory } from './transport';
  * unchanged. (The client counts a connection open at its first frame: a server that speaks only
  * when spoken to, an echo server, never opens.)
  */
-export const webSocket: TransportFactory = (o) => {
+const create: TransportFactory = (o) => {
   let ws: WebSocket | undefined;
   /** `undefined` until the first frame says which kind of peer this is. */
   let ours: boolean | undefined;
@@ -53,3 +53,6 @@ export const webSocket: TransportFactory = (o) => {
   } as ReturnType<TransportFactory>;
   return t;
 };
+
+/** webSocket: pass it in `transports` (push-client/core). */
+export const webSocket: TransportDefinition = { name: 'websocket', tag: T.websocket, scheme: 'ws', create };
