@@ -312,7 +312,7 @@ function start(next: Mode): void {
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-mode]')) b.setAttribute('aria-pressed', String(b.dataset.mode === next));
   setParam('transport', next === 'auto' ? null : next);
 
-  c.onAny((_event, data, meta) => count(meta.transport, (data as { ts?: unknown } | null)?.ts));
+  c.onAny((_event, data, meta) => count(meta.transport as TransportName, (data as { ts?: unknown } | null)?.ts));
   c.on('price', (p, meta) => {
     onPrice(p);
     if (meta.id) $('#last-id').textContent = meta.id;

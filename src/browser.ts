@@ -1,4 +1,4 @@
-import { PushClient } from './client/PushClient';
+import { PushClient } from './client/named-transports';
 import { PushError } from './protocol/errors';
 import { FetchEventSource } from './transports/fetch-event-source';
 

@@ -1,10 +1,16 @@
 /**
- * `push-client/core`: the client without any transport built in. Pass the transports you import
- * (`transports: [webSocket, eventSource, longPoll]`); what an app does not import is not in its bundle.
+ * `push-client/core`: the client with no transport built in. Pass the ones you import
+ * (`transports: [webSocket, eventSource, longPoll]`, or one written outside this package): what an
+ * app does not import is not in its bundle.
  * @packageDocumentation
  */
 export { PushClient } from './client/PushClient';
+export type { PushClientOptions, PushUrl } from './client/options';
+export type { ReconnectOptions, ReconnectPolicy, RetryContext } from './client/backoff';
+export type { Status, State, Meta, Lifecycle } from './client/state';
 export { webSocket } from './transports/websocket';
 export { eventSource } from './transports/eventsource';
 export { longPoll } from './transports/longpoll';
+export type { Transport, TransportDefinition, TransportOptions } from './transports/transport';
 export { PushError, type PushErrorCode } from './protocol/errors';
+export type { SseEvent } from './protocol/sse';

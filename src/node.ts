@@ -4,8 +4,8 @@
  * ({@link FetchEventSource}: headers, HTTP status codes) unless an `EventSource` is given.
  */
 import WebSocket from 'ws';
-import { PushClient as Base } from './client/PushClient';
-import type { PushClientOptions, PushUrl } from './client/options';
+import { PushClient as Base, type PushClientOptions } from './client/named-transports';
+import type { PushUrl } from './client/options';
 import { FetchEventSource } from './transports/fetch-event-source';
 
 export class PushClient<E extends Record<string, any> = Record<string, any>, S extends Record<string, any> = E> extends Base<E, S> {
@@ -17,10 +17,15 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     });
   }
 }
-export type { PushClientOptions, PushUrl } from './client/options';
-export type { ReconnectOptions } from './client/backoff';
+export type { PushClientOptions };
+export type { PushUrl } from './client/options';
+export type { ReconnectOptions, ReconnectPolicy, RetryContext } from './client/backoff';
 export type { Status, State, Meta, Lifecycle } from './client/state';
-export type { TransportName } from './transports/transport';
+export type { TransportName, TransportDefinition, Transport, TransportOptions } from './transports/transport';
+export type { SseEvent } from './protocol/sse';
+export { webSocket } from './transports/websocket';
+export { eventSource } from './transports/eventsource';
+export { longPoll } from './transports/longpoll';
 export { PushError, type PushErrorCode } from './protocol/errors';
 export { FetchEventSource };
 export type { EventSourceInitPlus, EventSourceClass, EventSourceLike } from './transports/eventsource';

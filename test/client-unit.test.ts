@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, defaultReconnect } from '../src/client/backoff';
-import { resolveOptions } from '../src/client/options';
+import { withBuiltInTransports } from '../src/client/named-transports';
+import { resolveOptions as resolveCore, type PushUrl } from '../src/client/options';
+
+/** Options as `push-client` resolves them: the built-in transports by name. */
+const resolveOptions = (url: PushUrl) => resolveCore(url, withBuiltInTransports(url));
 import { PushClient, PushError } from '../src';
 import { encodeEvent } from '../src/protocol';
 
@@ -32,7 +36,7 @@ describe('options', () => {
     expect(resolveOptions('wss://h/p').urls.eventsource).toBe('https://h/p');
   });
   it('defaults transports to the keys of a per-transport URL object, in fallback order', () => {
-    expect(resolveOptions({ longpoll: 'http://h/lp', websocket: 'ws://h/ws' }).transports).toEqual(['websocket', 'longpoll']);
+    expect(resolveOptions({ longpoll: 'http://h/lp', websocket: 'ws://h/ws' }).transports.map((t) => t.name)).toEqual(['websocket', 'longpoll']);
   });
   const bad: [unknown, unknown, RegExp][] = [
     ['', undefined, /"url"/],

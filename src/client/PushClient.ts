@@ -1,41 +1,36 @@
 import mitt, { type Emitter } from 'mitt';
-import { ACK, HEARTBEAT, HELLO, JOIN, LEAVE, PushError, T, decodeFrame, isChannelName, isEventName, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
-import { eventSource } from '../transports/eventsource';
-import { longPoll } from '../transports/longpoll';
-import type { Transport, TransportName } from '../transports/transport';
-import { webSocket } from '../transports/websocket';
-import { backoffDelay } from './backoff';
+import { ACK, HEARTBEAT, HELLO, LONGEST, PushError, decodeFrame, isEventName, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
+import type { Transport, TransportDefinition } from '../transports/transport';
+import { createChannels } from './channels';
+import { ANY, STATUS, createListeners, type AppFunction } from './listeners';
+import { createLiveness } from './liveness';
 import { recall, remember } from './memory';
-import { LONGEST, resolveOptions, type PushClientOptions, type PushUrl } from './options';
+import { resolveOptions, type PushClientOptions, type PushUrl } from './options';
 import { watchPage } from './page';
+import { createResumePoint } from './resume';
+import { createSending } from './sending';
 import type { Lifecycle, Meta, State, Status } from './state';
 
-const TRANSPORTS = { websocket: webSocket.create, eventsource: eventSource.create, longpoll: longPoll.create };
-
-/** Recent event ids kept to drop duplicates a peer replays. */
-const RECENT = 256;
-/** Keys of the handler map that no event can have: SSE names an unnamed event `message`, and a line cannot hold `\n`. */
-const ANY = '';
-const STATUS = '\n';
-
-type Fn = (...a: any[]) => void;
-type Waiter = { resolve: () => void; reject: (e: PushError) => void };
 type Handler<D> = (data: D, meta: Meta) => void;
+type Timer = ReturnType<typeof setTimeout>;
 
 const fail = (code: PushError['code'], message: string, cause?: unknown) => new PushError(code, message, { cause });
-const refuse = (code: PushError['code'], message: string) => Promise.reject(fail(code, message));
 
-function json(s: string): unknown {
+/** The default `decode`: JSON where the payload is JSON, else the string itself. */
+function jsonOrText(payload: string): unknown {
   try {
-    return JSON.parse(s);
+    return JSON.parse(payload);
   } catch {
-    return s;
+    return payload;
   }
 }
 
 /**
  * One typed client over WebSocket, Server-Sent Events and HTTP long-poll: the same events, one
  * reconnect policy and one last-event-id whichever transport the network allows.
+ *
+ * This is the open core (`push-client/core`): it knows no transport of its own, the `transports`
+ * option brings them. `push-client` is the same class with the three built in, by name.
  *
  * The methods are closures over the connection's state rather than prototype methods: minified, a
  * closure's variables shrink to one letter where `this.field` would not, which keeps the bundle small.
@@ -83,440 +78,354 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
   /**
    * @param url - one http(s) or ws(s) URL served by `push-client/server` (the others are derived), or
    *   an object of per-transport URLs (`{ websocket, eventsource, longpoll }`) for plain servers.
-   * @throws PushError `BAD_OPTION` naming the option, for any invalid URL or option.
+   * @throws PushError `BAD_OPTION` naming the option, for an invalid URL (always) or option (in development builds).
    */
   constructor(url: PushUrl, options?: PushClientOptions) {
-    const o = resolveOptions(url, options);
-    const { transports: list, reconnect: r } = o;
-    const all = this.lifecycle.all;
-    /** Event name → handlers; also `ANY` (onAny) and `STATUS` (subscribe). */
-    const fns = new Map<string, Set<Fn>>();
-    const chans = new Set(o.channels);
-    const recent = new Set<string>();
-    /** Sends waiting for a connection: called with nothing to go out, or with the error to reject. */
-    const queue: ((e?: PushError) => void)[] = [];
-    /** Joins and leaves not yet acknowledged, by `$join\tchannel`; and the request number of each sent. */
-    const waiting = new Map<string, Waiter>();
-    const acks = new Map<number, string>();
-    /** Transports being tried (connect or upgrade probe) and their connect timers, stopped on close. */
-    const trying = new Map<Transport, ReturnType<typeof setTimeout>>();
+    const resolved = resolveOptions(url, options);
+    const transports = resolved.transports;
+    const { handlers, notify, dispatch, on } = createListeners(this.lifecycle);
+    const resume = createResumePoint(resolved.lastEventId);
     /** Where the transport that worked is remembered: the URLs, whatever the query adds per connect. */
-    const key = JSON.stringify(o.urls);
+    const memoryKey = JSON.stringify(resolved.urls);
     let status: Status;
-    let last = o.lastEventId;
-    let reqs = 0;
-    /** The open transport and what it is; `plain` is undefined until its first message. */
-    let t: Transport | undefined;
-    let name: TransportName | null = null;
+
+    // ---- the connection's state ----------------------------------------------------------------
+    /** The open transport, its definition, and what its peer is (`plain` is undefined until its first message). */
+    let open: Transport | undefined;
+    let openDefinition: TransportDefinition | undefined;
     let plain: boolean | undefined;
-    /**
-     * Ids the open transport delivered while an upgrade probe was on its way, and after the upgrade
-     * those of them the new transport has yet to replay: it resumes from where the probe was asked
-     * for, so it repeats them (or some of them, if a channel was left meanwhile).
-     */
-    let since: Set<string> | undefined;
-    let dup: Set<string> | undefined;
-    let best = Math.max(0, list.indexOf(recall(key)!));
+    /** Index (in `transports`) of the transport that worked last: each pass starts there. */
+    let preferred = Math.max(0, transports.findIndex((t) => t.name === recall(memoryKey)));
+    /** Failed attempts in a row, and when the run of failures started (for the policy's `elapsed`). */
     let attempt = 0;
-    /** The server's `retry`, a floor under every backoff delay. */
-    let floor = 0;
-    let seen = 0;
-    /** Silence that means dead: `heartbeatTimeout`, or by default longer if the server's heartbeat interval needs it. */
-    let quiet = o.heartbeatTimeout;
+    let failingSince = 0;
+    /** The server's `retry`, a floor under every reconnect delay. */
+    let serverRetry = 0;
     let openedAt = 0;
-    /** Bumped on every connect pass and on close, so a pass that awaited `query()` knows it is stale. */
-    let gen = 0;
+    /** The transport of the last open connection, for `transport` notifications' `from`. */
+    let lastOpenName: string | null = null;
+    /** Whether the open connection moved the resume point: then it was a success, however short. */
+    let delivered = false;
+    /** Transports being tried (connect or upgrade probe) and their connect timers, stopped on close. */
+    const trying = new Map<Transport, Timer>();
+    let retryTimer: Timer | undefined;
+    let upgradeTimer: Timer | undefined;
+    let unwatchPage: (() => void) | undefined;
     let query: Record<string, string> | undefined;
     let headers: Record<string, string> | undefined;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    let hbTimer: ReturnType<typeof setTimeout> | undefined;
-    let upTimer: ReturnType<typeof setTimeout> | undefined;
-    let unwatch: (() => void) | undefined;
 
     /**
-     * Runs the app's code (a handler, a lifecycle listener of `k`): if it throws, that is reported and
-     * the client goes on, the other listeners too. An `error` listener's throw is not: it would loop.
+     * Bumped on every connect pass and on close. The one guard for "the app's code closed (or closed
+     * and reopened) the client while we were calling it": `inTurn` runs steps one after another and
+     * stops as soon as one of them (a listener it called) changed the generation.
      */
-    const run = (k: string, h: Fn, ...a: unknown[]) => {
-      try {
-        h(...a);
-      } catch (cause) {
-        if (k !== 'error') report(fail('HANDLER_ERROR', 'a handler threw', cause));
+    let generation = 0;
+    const inTurn = (...steps: (() => unknown)[]): boolean => {
+      const started = generation;
+      for (const step of steps) {
+        if (started !== generation) return false;
+        step();
       }
-    };
-    const call = (h: Fn, ...a: unknown[]) => run('', h, ...a);
-    /** mitt's emit, with each listener run on its own. */
-    const emit = <K extends keyof Lifecycle>(k: K, v: Lifecycle[K]) => {
-      all.get(k)?.slice().forEach((h) => run(k, h as Fn, v));
-      all.get('*')?.slice().forEach((h) => run(k, h as Fn, k, v));
-    };
-    const report = (e: PushError) => emit('error', e);
-    const fire = (k: string, ...a: unknown[]) => fns.get(k)?.forEach((h) => call(h, ...a));
-    const on = (k: string, h: Fn) => {
-      (fns.get(k) || fns.set(k, new Set()).get(k)!).add(h);
-      return () => void fns.get(k)?.delete(h);
-    };
-    const set = (state: State, error?: PushError) => {
-      status = Object.freeze({ state, transport: state === 'open' ? name : null, attempt, lastEventId: last, ...(error && { error }) });
-      fire(STATUS, status);
-    };
-    const closed = () => status.state === 'closed';
-    const rejectWaiting = (e: PushError) => {
-      waiting.forEach((w) => w.reject(e));
-      waiting.clear();
+      return started === generation;
     };
 
-    // ---- connecting -----------------------------------------------------------------------------
+    const report = (e: PushError) => notify('error', e);
+    const closed = () => status.state === 'closed';
+    const setState = (state: State, error?: PushError) => {
+      status = Object.freeze({
+        state,
+        transport: state === 'open' ? openDefinition!.name : null,
+        attempt,
+        lastEventId: resume.get(),
+        ...(error && { error }),
+      });
+      dispatch(STATUS, status);
+    };
+
+    const liveness = createLiveness(resolved.heartbeatTimeout, !!options?.heartbeatTimeout, {
+      watching: () => !!open && !plain,
+      silentOnPurpose: () => !!(globalThis as { document?: Document }).document?.hidden && !!openDefinition?.silentWhenHidden?.(resolved),
+      dead: (timeout) => drop(open!, fail('TRANSPORT_FAILED', `no message for ${timeout} ms`)),
+    });
+
+    const channels = createChannels(resolved.channels, {
+      isOpen: () => status.state === 'open',
+      send: (text) => void open!.send(text).catch(() => {}),
+      plain: () => plain,
+      // An upgrade probe on its way asked for the old channel list: ask again later with the new one.
+      changed: () => open && trying.size && (stopProbes(), probe(preferred)),
+      report,
+    });
+
+    const sending = createSending(resolved.maxQueued, {
+      state: () => status.state,
+      transmit: (event, data, json) =>
+        open!.send(plain ? (typeof data === 'string' ? data : json!) : '{"e":' + JSON.stringify(event) + (json === undefined ? '' : ',"d":' + json) + '}'),
+      touch: () => liveness.alive(),
+    });
+
+    // ---- connecting: one pass over the transports, fallback, reconnect --------------------------
 
     const connect = () => {
       if (status.state !== 'idle' && !closed()) return;
       attempt = 0;
-      unwatch = watchPage({
-        wake: alive,
-        online: () => retryTimer && cycle(), // waiting out a backoff: the network is back, go now
-        offline: () => t && drop(t, fail('TRANSPORT_FAILED', 'went offline')),
+      failingSince = Date.now();
+      unwatchPage = watchPage({
+        wake: liveness.alive,
+        online: () => retryTimer && connectPass(), // waiting out a backoff: the network is back, go now
+        offline: () => open && drop(open, fail('TRANSPORT_FAILED', 'went offline')),
       });
-      set('connecting');
-      cycle();
+      setState('connecting');
+      connectPass();
     };
 
     /** One pass over the transports, from the one that worked last. */
-    const cycle = async () => {
+    const connectPass = async () => {
       if (closed()) return;
       clearTimeout(retryTimer);
       retryTimer = undefined;
-      const g = ++gen;
+      const started = ++generation;
       try {
-        query = typeof o.query === 'function' ? await o.query() : o.query;
-        headers = typeof o.headers === 'function' ? await o.headers() : o.headers;
+        query = typeof resolved.query === 'function' ? await resolved.query() : resolved.query;
+        headers = typeof resolved.headers === 'function' ? await resolved.headers() : resolved.headers;
       } catch (cause) {
-        if (g === gen) retry(fail('TRANSPORT_FAILED', 'query or headers threw', cause));
+        if (started === generation) reconnect(fail('TRANSPORT_FAILED', 'query or headers threw', cause));
         return;
       }
-      if (g === gen) tryFrom(best, 0);
+      if (started === generation) tryInTurn(preferred, 0);
     };
 
-    const tryFrom = (start: number, k: number, err?: PushError): void => {
-      if (k === list.length) return retry(err);
-      const i = (start + k) % list.length;
-      attemptOne(
-        i,
-        (tr, e) => (adopt(tr, i), receive(e)),
-        (e) => (e.code === 'UNAUTHORIZED' ? stop(e) : tryFrom(start, k + 1, e)),
+    /** Tries transport number `start + offset` (wrapping), and the next ones on failure, then reconnects. */
+    const tryInTurn = (start: number, offset: number, error?: PushError): void => {
+      if (offset === transports.length) return reconnect(error);
+      const index = (start + offset) % transports.length;
+      attemptTransport(
+        index,
+        (transport, first) => (adopt(transport, index, false), receive(first)),
+        (e) => (e.code === 'UNAUTHORIZED' ? stop(e) : tryInTurn(start, offset + 1, e)),
       );
     };
 
     /**
-     * Opens transport number `i`. It counts as open only once it delivers a message (our hello, or a
-     * plain server's first event) within `connectTimeout`: an open socket that passes nothing is a failure.
+     * Opens transport number `index`. It counts as open only once it delivers a message (our hello,
+     * or a plain server's first event) within `connectTimeout`: an open socket that passes nothing
+     * is a failure.
      */
-    const attemptOne = (i: number, ok: (t: Transport, first: SseEvent) => void, no: (e: PushError) => void) => {
-      const n = list[i];
-      const u = new URL(o.urls[n]!);
-      const q = u.searchParams;
-      for (const k in query) q.set(k, query[k]);
-      q.set('t', T[n]);
-      if (last !== undefined) q.set('lastEventId', last);
-      for (const c of chans) q.append('ch', c);
-      const tr = TRANSPORTS[n]({ ...o, url: u.href, headers, names: () => [...fns.keys()].filter(isEventName) });
-      const done = () => (clearTimeout(timer), trying.delete(tr));
+    const attemptTransport = (index: number, opened: (t: Transport, first: SseEvent) => void, failed: (e: PushError) => void) => {
+      const definition = transports[index];
+      const url = new URL(resolved.urls[definition.name]);
+      const params = url.searchParams;
+      for (const key in query) params.set(key, query[key]);
+      params.set('t', definition.tag);
+      const lastEventId = resume.get();
+      if (lastEventId !== undefined) params.set('lastEventId', lastEventId);
+      for (const channel of channels.joined) params.append('ch', channel);
+      const transport = definition.create({ ...resolved, url: url.href, headers, names: () => [...handlers.keys()].filter(isEventName) });
+      const settled = () => (clearTimeout(timer), trying.delete(transport));
       const timer = setTimeout(() => {
-        if (done()) tr.stop(), no(fail('TRANSPORT_FAILED', `${n}: no message within ${o.connectTimeout} ms`));
-      }, o.connectTimeout);
-      tr.onclose = (e) => (ended(e), done() && no(e));
-      tr.onerror = report;
-      tr.onreceive = (e) => {
-        if (e.retry !== undefined) floor = e.retry;
+        if (settled()) transport.stop(), failed(fail('TRANSPORT_FAILED', `${definition.name}: no message within ${resolved.connectTimeout} ms`));
+      }, resolved.connectTimeout);
+      transport.onclose = (e) => (reportPeerFault(e), settled() && failed(e));
+      transport.onerror = report;
+      transport.onreceive = (e) => {
+        if (e.retry !== undefined) serverRetry = e.retry;
         // A bare `retry:` block is not an event.
-        if ((e.data || e.id !== undefined) && done()) ok(tr, e);
+        if ((e.data || e.id !== undefined) && settled()) opened(transport, e);
       };
-      trying.set(tr, timer);
-      tr.connect();
+      trying.set(transport, timer);
+      transport.connect();
     };
 
-    const adopt = (tr: Transport, i: number) => {
-      t = tr;
-      best = i;
-      plain = dup = undefined;
-      openedAt = seen = Date.now();
-      tr.onreceive = receive;
-      tr.onclose = (e) => (ended(e), drop(tr, e));
+    /** `transport` is the open one from now on; `upgraded` when it replaces one that was still open. */
+    const adopt = (transport: Transport, index: number, upgraded: boolean) => {
+      resume.connected(upgraded);
+      open = transport;
+      openDefinition = transports[index];
+      preferred = index;
+      plain = undefined;
+      delivered = false;
+      openedAt = Date.now();
+      liveness.heard();
+      transport.onreceive = receive;
+      transport.onclose = (e) => (reportPeerFault(e), drop(transport, e));
     };
 
     /** A transport ended on what the peer sent, not on the network: reported as well as acted on. */
-    const ended = (e: PushError) => e.code === 'BAD_FRAME' && report(e);
+    const reportPeerFault = (e: PushError) => e.code === 'BAD_FRAME' && report(e);
 
     /** The open transport ended: reconnect after the backoff, or stop for good if the error is fatal. */
-    const drop = (tr: Transport, e: PushError) => {
-      if (tr !== t) return;
-      tr.stop();
-      t = undefined;
+    const drop = (transport: Transport, e: PushError) => {
+      if (transport !== open) return;
+      transport.stop();
+      open = undefined;
       endOpen();
       if (e.code === 'UNAUTHORIZED') return stop(e);
-      if (Date.now() - openedAt >= r.minUptime) attempt = 0;
-      retry(e);
+      // A connection that delivered events, or stayed up long enough, was a success.
+      if (delivered || Date.now() - openedAt >= resolved.minUptime) (attempt = 0), (failingSince = Date.now());
+      reconnect(e);
     };
 
     const endOpen = () => {
-      clearTimeout(hbTimer);
+      liveness.stop();
       stopProbes();
     };
 
     const stopProbes = () => {
-      clearTimeout(upTimer);
-      trying.forEach((timer, p) => (clearTimeout(timer), p.stop()));
+      clearTimeout(upgradeTimer);
+      trying.forEach((timer, transport) => (clearTimeout(timer), transport.stop()));
       trying.clear();
-      since = undefined;
+      resume.watchProbe(false);
     };
 
-    const retry = (e?: PushError) => {
-      if (attempt >= r.maxRetries) return stop(fail('MAX_RETRIES', `gave up after ${attempt} failed attempts`, e));
-      // Capped where timers overflow: a longer Retry-After would fire at once, and again, and again.
-      const delay = Math.min(Math.max(backoffDelay(r, attempt, floor), e?.retryAfter || 0), LONGEST);
+    const reconnect = (e?: PushError) => {
+      const policyDelay = resolved.reconnect({ attempt, error: e, elapsed: Date.now() - failingSince, serverRetry });
+      if (policyDelay == null) return stop(fail('MAX_RETRIES', `gave up after ${attempt} failed attempts`, e));
+      // Never sooner than the server asked; capped where timers overflow (a longer delay fires at once, again and again).
+      const delay = Math.min(Math.max(policyDelay, serverRetry, e?.retryAfter || 0), LONGEST);
       attempt++;
-      const g = gen;
-      set('reconnecting', e);
-      // Each step only while no subscriber or listener has closed the client (or closed and reconnected it).
-      if (g === gen) emit('reconnecting', { attempt, delay, error: e });
-      if (g === gen) retryTimer = setTimeout(cycle, delay);
+      inTurn(
+        () => setState('reconnecting', e),
+        () => notify('reconnecting', { attempt, delay, error: e }),
+        () => (retryTimer = setTimeout(connectPass, delay)),
+      );
     };
 
     const stop = (e?: PushError) => {
       if (closed()) return;
-      gen++;
+      generation++;
       endOpen();
       clearTimeout(retryTimer);
       retryTimer = undefined;
-      t?.stop();
-      t = undefined;
-      name = null;
-      unwatch?.();
-      const err = fail('CLOSED', 'client closed', e);
-      for (const p of queue.splice(0)) p(err);
-      rejectWaiting(err);
-      acks.clear();
-      set('closed', e);
-      emit('close', { error: e });
+      open?.stop();
+      open = openDefinition = undefined;
+      lastOpenName = null;
+      unwatchPage?.();
+      const error = fail('CLOSED', 'client closed', e);
+      sending.flush(error);
+      channels.rejectAll(error);
+      setState('closed', e);
+      notify('close', { error: e });
     };
 
-    // ---- receiving ------------------------------------------------------------------------------
+    // ---- receiving: decode, dedup, resume point -------------------------------------------------
 
     const receive = (e: SseEvent) => {
-      seen = Date.now();
-      if (e.retry !== undefined) floor = e.retry;
+      liveness.heard();
+      if (e.retry !== undefined) serverRetry = e.retry;
       if (plain === undefined && (plain = !isHello(e))) {
-        // A plain server may number its events afresh on every connection: its ids are no duplicates.
-        recent.clear();
-        rejectWaiting(fail('SEND_UNSUPPORTED', 'a plain server has no channels'));
-        const g = gen;
-        opened(true);
-        if (g !== gen) return; // a listener closed the client
+        resume.forgetRecent();
+        channels.rejectAll(fail('SEND_UNSUPPORTED', 'a plain server has no channels'));
+        if (!inTurn(() => opened(true))) return;
       }
       if (plain) return void ((e.data || e.id !== undefined) && deliver(e.event, e.data, e.id));
-      let f;
+      let frame;
       try {
-        f = decodeFrame(e);
-      } catch (err) {
-        return report(err as PushError);
+        frame = decodeFrame(e);
+      } catch (error) {
+        return report(error as PushError);
       }
-      const ev = f.event;
-      if (ev[0] !== '$') return deliver(ev, f.data, f.id, f.channel);
+      const event = frame.event;
+      if (event[0] !== '$') return deliver(event, frame.data, frame.id, frame.channel);
       // A heartbeat with an id stands for an event this client must not get (it sent it): skip past it.
-      if (ev === HEARTBEAT) return void (f.id && fresh(f.id));
-      const v = json(f.data) as any;
-      if (ev === HELLO && typeof v?.cid === 'string') return hello(v);
-      if (ev === ACK && typeof v?.r === 'number') return ack(v);
-      report(fail('BAD_FRAME', `bad control message ${ev}`));
+      if (event === HEARTBEAT) return void (frame.id && resume.accept(frame.id));
+      const control = jsonOrText(frame.data) as any;
+      if (event === HELLO && typeof control?.cid === 'string') return hello(control);
+      if (event === ACK && typeof control?.r === 'number') return channels.ack(control as Ack);
+      report(fail('BAD_FRAME', `bad control message ${event}`));
     };
 
     const hello = (h: Hello) => {
-      if (h.retry! > 0) floor = h.retry!;
-      // The server writes a heartbeat when it wrote nothing for `hb` ms: up to twice that passes in
-      // silence. Capped where timers overflow (a longer one fires at once, again and again).
-      if (!options?.heartbeatTimeout) quiet = Math.min(Math.max(o.heartbeatTimeout, 2 * h.hb + 5000 || 0), LONGEST);
-      const g = gen;
-      if (!h.replay) emit('gap', { lastEventId: last });
-      if (g !== gen) return; // a listener closed the client
-      // No event yet: resume from the server's newest id, so a drop before the first event loses nothing.
-      last ??= h.last;
-      acks.clear();
-      for (const ch in h.refused) refused(JOIN + '\t' + ch, h.refused[ch]);
-      // Asked for while connecting, perhaps after this connection's `ch` list was sent: ask again.
-      waiting.forEach((_, k) => request(k));
-      opened(h.replay);
+      if (h.retry! > 0) serverRetry = h.retry!;
+      liveness.serverInterval(h.hb);
+      inTurn(
+        () => h.replay || notify('gap', { lastEventId: resume.get() }),
+        () => resume.startAt(h.last),
+        () => channels.hello(h),
+        () => opened(h.replay),
+      );
     };
 
     const opened = (resumed: boolean) => {
-      const to = list[best];
-      const from = name;
-      name = to;
-      const g = gen;
-      remember(key, to, o.rememberTransport);
-      // Queued sends first, so that a send from a listener below goes after them.
-      for (const p of queue.splice(0)) p();
-      set('open');
-      if (g === gen && from !== to) emit('transport', { from, to });
-      if (g === gen) emit('open', { transport: to, resumed });
-      if (g === gen && !plain) {
-        heartbeat();
-        if (best && o.upgradeInterval) probe(best); // which waits upgradeInterval first
-      }
+      const from = lastOpenName;
+      const to = openDefinition!.name;
+      lastOpenName = to;
+      remember(memoryKey, to, resolved.rememberTransport);
+      inTurn(
+        // Queued sends first, so that a send from a listener below goes after them.
+        () => sending.flush(),
+        () => setState('open'),
+        () => from !== to && notify('transport', { from, to }),
+        () => notify('open', { transport: to, resumed }),
+        () => {
+          if (plain) return;
+          liveness.start();
+          if (preferred && resolved.upgradeInterval) probe(preferred); // which waits upgradeInterval first
+        },
+      );
     };
 
     const deliver = (event: string, payload: string, id?: string, channel?: string) => {
-      if (id !== undefined && !fresh(id)) return;
+      if (id !== undefined) {
+        if (!resume.accept(id)) return;
+        // Progress: reconnecting at once after this connection ends will be productive. (A server that
+        // opens, says the same thing and closes, moves nothing, and still sees growing delays.)
+        delivered = true;
+      }
       let data: unknown;
       try {
-        data = (o.decode || json)(payload, event);
+        data = (resolved.decode || jsonOrText)(payload, event);
       } catch (cause) {
         return report(fail('BAD_FRAME', `cannot decode "${event}"`, cause));
       }
-      const meta: Meta = { event, id, transport: name!, channel };
-      fire(event, data, meta);
-      fire(ANY, event, data, meta);
+      const meta: Meta = { event, id, transport: openDefinition!.name, channel };
+      dispatch(event, data, meta);
+      dispatch(ANY, event, data, meta);
     };
 
-    /** Takes `id` as the new resume point; `false` when it is a duplicate or replayed after an upgrade. */
-    const fresh = (id: string) => {
-      if (dup?.delete(id) || recent.has(id)) return false;
-      recent.add(id);
-      since?.add(id);
-      if (recent.size > RECENT) recent.delete(recent.values().next().value!);
-      last = id;
-      return true;
-    };
-
-    const ack = (a: Ack) => {
-      const k = acks.get(a.r);
-      if (!k) return;
-      acks.delete(a.r);
-      if (!a.ok) return refused(k, a.error || 'refused');
-      waiting.get(k)?.resolve();
-      waiting.delete(k);
-    };
-
-    /** A join the server refused: the channel is forgotten; `join()` rejects, or for a channel of the options, `error` says so. */
-    const refused = (k: string, why: string) => {
-      const ch = k.split('\t')[1];
-      const w = waiting.get(k);
-      const e = fail('JOIN_REFUSED', `join "${ch}" refused: ${why}`);
-      chans.delete(ch);
-      waiting.delete(k);
-      w ? w.reject(e) : report(e);
-    };
-
-    // ---- sending --------------------------------------------------------------------------------
-
-    /** `j` is `d` as JSON, made once at `send()`: what the app changes afterwards does not matter. */
-    const transmit = (event: string, d: unknown, j?: string) =>
-      t!.send(plain ? (typeof d === 'string' ? d : j!) : '{"e":' + JSON.stringify(event) + (j === undefined ? '' : ',"d":' + j) + '}');
-
-    const send = (event: string, d?: unknown) => {
-      if (!isEventName(event)) return refuse('BAD_OPTION', 'send: invalid event name');
-      if (closed()) return refuse('CLOSED', 'client is closed');
-      let j: string | undefined;
-      try {
-        // Now, not when a queued send goes out: there a throw would stop the queue half-way.
-        j = JSON.stringify(d);
-      } catch (cause) {
-        return Promise.reject(fail('BAD_OPTION', 'send: data is not JSON', cause));
-      }
-      alive();
-      return new Promise<void>((resolve, reject) => {
-        const go = (e?: PushError) => (e ? reject(e) : transmit(event, d, j).then(resolve, reject));
-        if (status.state === 'open') go();
-        else if (queue.length >= o.maxQueued) reject(fail('QUEUE_FULL', `${o.maxQueued} sends already queued`));
-        else queue.push(go);
-      });
-    };
-
-    const control = (kind: string, ch: string) => {
-      if (!isChannelName(ch)) return refuse('BAD_OPTION', kind.slice(1) + ': invalid channel name');
-      if (closed()) return refuse('CLOSED', 'client is closed');
-      if (plain) return refuse('SEND_UNSUPPORTED', 'a plain server has no channels');
-      kind === JOIN ? chans.add(ch) : chans.delete(ch);
-      // An upgrade probe on its way asked for the old channel list: ask again later with the new one.
-      if (t && trying.size) stopProbes(), probe(best);
-      return new Promise<void>((resolve, reject) => {
-        const k = kind + '\t' + ch;
-        waiting.get(k)?.resolve(); // superseded by this request
-        // Deleted first, so that it goes after any request made since (a hello sends them in order).
-        waiting.delete(k);
-        waiting.set(k, { resolve, reject });
-        if (status.state === 'open') request(k); // else the next hello sends it
-      });
-    };
-
-    /** Sends a join or leave; the server answers with an ack (or, if the send is lost, the next hello resends it). */
-    const request = (k: string) => {
-      const [e, d] = k.split('\t');
-      acks.set(++reqs, k);
-      t!.send(JSON.stringify({ e, d, r: reqs })).catch(() => {});
-    };
-
-    // ---- liveness and upgrade -------------------------------------------------------------------
-
-    const heartbeat = () => {
-      hbTimer = setTimeout(() => t && alive() && heartbeat(), quiet / 4);
-    };
-
-    /**
-     * Checks the heartbeat by the clock, not by a timer alone: after a frozen tab or a sleeping laptop
-     * the timer fires late or never, but the first wake-up, visibility change or send sees the silence.
-     */
-    const alive = () => {
-      if (!t || plain) return true;
-      // A hidden page does not long-poll, on purpose: that silence is not a dead connection.
-      if ((globalThis as { document?: Document }).document?.hidden && name === 'longpoll' && !o.pollWhenHidden) seen = Date.now();
-      if (Date.now() - seen <= quiet) return true;
-      drop(t, fail('TRANSPORT_FAILED', `no message for ${quiet} ms`));
-      return false;
-    };
+    // ---- upgrade back to a better transport -----------------------------------------------------
 
     /** While on a fallback, tries the better transports one by one; the first that says hello takes over. */
-    const probe = (i: number): void => {
-      const cur = t;
-      since = undefined;
-      if (!cur) return;
+    const probe = (index: number): void => {
+      const current = open;
+      resume.watchProbe(false);
+      if (!current) return;
       // Without a resume point the new transport cannot replay what the old one is still delivering.
-      if (i >= best || last === undefined) return void (upTimer = setTimeout(probe, o.upgradeInterval, 0));
-      since = new Set();
-      attemptOne(
-        i,
-        (tr, e) => {
-          if (!isHello(e) || cur !== t) return tr.stop(), probe(best);
-          const d = since;
-          cur.stop();
+      if (index >= preferred || resume.get() === undefined) return void (upgradeTimer = setTimeout(probe, resolved.upgradeInterval, 0));
+      resume.watchProbe(true);
+      attemptTransport(
+        index,
+        (transport, first) => {
+          if (!isHello(first) || current !== open) return transport.stop(), probe(preferred);
+          current.stop();
+          adopt(transport, index, true);
           endOpen();
-          adopt(tr, i);
-          dup = d;
-          receive(e);
+          receive(first);
         },
-        () => probe(i + 1),
+        () => probe(index + 1),
       );
     };
 
     Object.defineProperties(this, {
       status: { get: () => status },
-      lastEventId: { get: () => last },
-      channels: { get: () => [...chans] },
+      lastEventId: { get: resume.get },
+      channels: { get: () => [...channels.joined] },
     });
     Object.assign(this, {
       on,
-      off: (k: string, h: Fn) => void fns.get(k)?.delete(h),
-      once: (k: string, h: Fn) => {
-        const off = on(k, (d, m) => (off(), h(d, m)));
+      off: (name: string, handler: AppFunction) => void handlers.get(name)?.delete(handler),
+      once: (name: string, handler: AppFunction) => {
+        const off = on(name, (data, meta) => (off(), handler(data, meta)));
         return off;
       },
-      onAny: (h: Fn) => on(ANY, h),
-      subscribe: (h: Fn) => (h(status), on(STATUS, h)),
+      onAny: (handler: AppFunction) => on(ANY, handler),
+      subscribe: (handler: AppFunction) => (handler(status), on(STATUS, handler)),
       connect,
-      send,
-      join: (ch: string) => control(JOIN, ch),
-      leave: (ch: string) => control(LEAVE, ch),
+      send: sending.send,
+      join: (channel: string) => channels.join(channel, closed()),
+      leave: (channel: string) => channels.leave(channel, closed()),
       close: () => stop(),
     });
-    set('idle');
-    if (o.autoConnect) connect();
+    setState('idle');
+    if (resolved.autoConnect) connect();
   }
 }

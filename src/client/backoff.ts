@@ -1,4 +1,6 @@
-/** Reconnect policy, the same on every transport. */
+import type { PushError } from '../protocol';
+
+/** The reconnect policy as options: exponential backoff with jitter, the same on every transport. */
 export interface ReconnectOptions {
   /** Base delay of the first retry, in ms. */
   minDelay: number;
@@ -10,9 +12,31 @@ export interface ReconnectOptions {
   jitter: number;
   /** Failed attempts in a row before giving up with `MAX_RETRIES`. */
   maxRetries: number;
-  /** A connection must stay up this long (ms) before the attempt count starts again from zero. */
+  /**
+   * A connection must stay up this long (ms) before the attempt count starts again from zero, unless
+   * it delivered an event: a connection that delivered events was a success, however short.
+   */
   minUptime: number;
 }
+
+/** What a reconnect policy is told before each retry. */
+export interface RetryContext {
+  /** Failed attempts in a row before this one (0 for the first retry after a success). */
+  attempt: number;
+  /** Why the last attempt failed or the connection ended. */
+  error?: PushError;
+  /** ms since the client last had a working connection (or since `connect()`). */
+  elapsed: number;
+  /** The server's `retry` (SSE `retry:` or the hello's), in ms; 0 when it sent none. */
+  serverRetry: number;
+}
+
+/**
+ * A reconnect policy as a function (SignalR's `IRetryPolicy`, in one call): the delay in ms before
+ * the next attempt, or `null` to give up (the client closes with `MAX_RETRIES`). The server's
+ * `retry` and a `Retry-After` still apply on top: the delay is never shorter than either.
+ */
+export type ReconnectPolicy = (context: RetryContext) => number | null;
 
 export const defaultReconnect: ReconnectOptions = {
   minDelay: 500,
@@ -31,3 +55,9 @@ export function backoffDelay(r: ReconnectOptions, attempt: number, floor = 0, ra
   const base = Math.min(r.maxDelay, Math.max(r.minDelay, floor) * Math.pow(r.factor, attempt));
   return Math.round(base * (1 - r.jitter * random()));
 }
+
+/** The options form as a policy: {@link backoffDelay} until `maxRetries` failed attempts. */
+export const backoffPolicy =
+  (r: ReconnectOptions): ReconnectPolicy =>
+  ({ attempt, serverRetry }) =>
+    attempt < r.maxRetries ? backoffDelay(r, attempt, serverRetry) : null;

@@ -1,11 +1,9 @@
-import type { TransportName } from '../transports/transport';
-
 /**
  * Which transport last worked for a URL, kept for `ttl` ms in memory and in the tab's
  * `sessionStorage`, so the next client (or the page after a reload) starts where it will succeed
  * instead of waiting out a blocked WebSocket again. Upgrade probes take it back up when they succeed.
  */
-const mem = new Map<string, [TransportName, number]>();
+const mem = new Map<string, [string, number]>();
 const KEY = 'push-client:';
 
 function storage(): Storage | undefined {
@@ -16,7 +14,7 @@ function storage(): Storage | undefined {
   }
 }
 
-export function recall(url: string): TransportName | undefined {
+export function recall(url: string): string | undefined {
   let v = mem.get(url);
   if (!v) {
     try {
@@ -28,9 +26,9 @@ export function recall(url: string): TransportName | undefined {
   return v && v[1] > Date.now() ? v[0] : undefined;
 }
 
-export function remember(url: string, name: TransportName, ttl: number): void {
+export function remember(url: string, name: string, ttl: number): void {
   if (!(ttl > 0)) return;
-  const v: [TransportName, number] = [name, Date.now() + ttl];
+  const v: [string, number] = [name, Date.now() + ttl];
   mem.set(url, v);
   try {
     storage()?.setItem(KEY + url, JSON.stringify(v));

@@ -1,18 +1,25 @@
-import { PushError, isChannelName } from '../protocol';
+import { LONGEST, PushError } from '../protocol';
 import type { EventSourceClass } from '../transports/eventsource';
-import type { TransportName } from '../transports/transport';
-import { defaultReconnect, type ReconnectOptions } from './backoff';
+import type { TransportDefinition } from '../transports/transport';
+import { backoffPolicy, defaultReconnect, type ReconnectOptions, type ReconnectPolicy } from './backoff';
+import { validateOptions } from './validate';
 
 type MaybeAsync<T> = T | Promise<T>;
 
-/** Options of `new PushClient(url, options)`; every one is optional. */
-export interface PushClientOptions {
-  /** Fallback order. Default: all three in this order, or the keys of a per-transport URL object. */
-  transports?: TransportName[];
+/** Options of `new PushClient(url, options)`; every one is optional but `transports` in `push-client/core`. */
+export interface PushClientOptions<Transport = TransportDefinition> {
+  /**
+   * Fallback order. `push-client/core`: the transport values to use (`[webSocket, eventSource]`).
+   * `push-client`: their names or values; default all three, or the keys of a per-transport URL object.
+   */
+  transports?: Transport[];
   /** ms for one transport to deliver its first message (the hello) before the next is tried. Default 5000. */
   connectTimeout?: number;
-  /** Reconnect policy; see {@link ReconnectOptions}. */
-  reconnect?: Partial<ReconnectOptions>;
+  /**
+   * Reconnect policy: options of the default exponential backoff ({@link ReconnectOptions}), or a
+   * function `({ attempt, error, elapsed }) => delay | null` (`null` gives up: `MAX_RETRIES`).
+   */
+  reconnect?: Partial<ReconnectOptions> | ReconnectPolicy;
   /**
    * No message or heartbeat for this long (ms) means the connection is dead. Default 45000, or twice
    * a push-client server's heartbeat interval plus 5 s where that is longer (a server set to beat
@@ -49,87 +56,68 @@ export interface PushClientOptions {
   fetch?: typeof fetch;
 }
 
-/** A URL for every transport, or one http(s)/ws(s) URL for all. */
-export type PushUrl = string | Partial<Record<TransportName, string>>;
+/** A URL for every transport (keyed by the transport's name), or one http(s)/ws(s) URL for all. */
+export type PushUrl = string | Partial<Record<string, string>>;
 
-export const ALL: TransportName[] = ['websocket', 'eventsource', 'longpoll'];
-
-/** Options after validation, with defaults filled in. */
+/** Options with defaults filled in. */
 export type Resolved = Required<Omit<PushClientOptions, 'reconnect' | 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels'>> &
   Pick<PushClientOptions, 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels'> & {
-    reconnect: ReconnectOptions;
-    urls: Partial<Record<TransportName, string>>;
+    reconnect: ReconnectPolicy;
+    minUptime: number;
+    /** The URL of each transport, by name. */
+    urls: Record<string, string>;
   };
 
-const bad = (name: string, why: string): never => {
+/** Default of each numeric option. */
+const DEFAULTS = {
+  connectTimeout: 5000,
+  heartbeatTimeout: 45000,
+  maxQueued: 1000,
+  maxMessageSize: 1 << 20,
+  upgradeInterval: 30000,
+  rememberTransport: 600000,
+};
+
+/** A `BAD_OPTION` naming the option. */
+export const badOption = (name: string, why: string): never => {
   throw new PushError('BAD_OPTION', `push-client: option "${name}" ${why}`);
 };
 
-/** The longest timer delay: a longer one fires at once, so it would make a hot loop of a timeout. */
-export const LONGEST = 2 ** 31 - 1;
-
-/** Numeric options: default, smallest allowed value, largest allowed value. */
-const NUMS = {
-  connectTimeout: [5000, 1, LONGEST],
-  heartbeatTimeout: [45000, 1, LONGEST],
-  maxQueued: [1000, 0],
-  maxMessageSize: [1 << 20, 1],
-  upgradeInterval: [30000, 0, LONGEST],
-  rememberTransport: [600000, 0],
-};
-
-/** Options checked by type alone, and the types `typeof` may give. */
-const TYPES = { query: 'object|function', headers: 'object|function', decode: 'function', lastEventId: 'string' };
-
-function num(from: any, key: string, [def, min, max = Infinity]: number[], to: any, prefix = ''): void {
-  const v = from?.[key] ?? def;
-  if (typeof v !== 'number' || !(v >= min && v <= max)) bad(prefix + key, `must be a number >= ${min}` + (max < Infinity ? ' and <= ' + max : ''));
-  to[key] = v;
-}
-
-/** Validates everything at construction, so a mistake is a clear error now and not a reconnect loop later. */
-export function resolveOptions(url: PushUrl, o: PushClientOptions = {}): Resolved {
-  if (typeof o !== 'object' || !o) bad('options', 'must be an object');
-  const each = typeof url === 'object' && url;
-  const urls: Resolved['urls'] = {};
-  for (const k of each ? Object.keys(url) : ALL) {
-    const name = each ? 'url.' + k : 'url';
-    const ws = k === 'websocket';
-    const v = each ? url[k as TransportName] : url;
-    let u: URL | undefined;
+/**
+ * Fills in the defaults. Every option is checked in development builds (`validateOptions`, dropped
+ * where `process.env.NODE_ENV` is `production`); the URL checks that protect users (no credentials
+ * in a URL, only http(s) and ws(s)) run always.
+ */
+export function resolveOptions(url: PushUrl, options: PushClientOptions = {}): Resolved {
+  if (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production') validateOptions(url, options);
+  const perTransport = typeof url === 'object' && url;
+  const urls: Record<string, string> = {};
+  for (const transport of options.transports || []) {
+    const name = perTransport ? 'url.' + transport.name : 'url';
+    const given = perTransport ? url[transport.name] : url;
+    let parsed: URL | undefined;
     try {
-      if (v && typeof v === 'string') u = new URL(v, (globalThis as { location?: { href: string } }).location?.href);
+      parsed = new URL(given!, (globalThis as { location?: { href: string } }).location?.href);
     } catch {
       /* reported below */
     }
-    if (!ALL.includes(k as TransportName)) bad('url', `has unknown transport "${k}"`);
-    if (!u) return bad(name, 'is not a valid URL');
+    if (!parsed) return badOption(name, 'is not a valid URL');
     // fetch refuses them, and quotes the whole URL (tokens in its query too) in the error.
-    if (u.username || u.password) bad(name, 'must not hold credentials');
-    const scheme = /^(http|ws)s?:$/.exec(u.protocol)?.[1];
-    if (!scheme || (each && ws !== (scheme === 'ws'))) {
-      bad(name, 'must be ' + (each ? (ws ? 'ws(s)' : 'http(s)') : 'http(s) or ws(s)'));
-    }
-    // One URL serves every transport: its scheme is swapped to suit each.
-    urls[k as TransportName] = u.href.replace(/^(http|ws)/, ws ? 'ws' : 'http');
+    if (parsed.username || parsed.password) badOption(name, 'must not hold credentials');
+    if (!/^(http|ws)s?:$/.test(parsed.protocol)) badOption(name, 'must be http(s) or ws(s)');
+    // One URL serves every transport: its scheme is swapped to the one the transport speaks.
+    urls[transport.name] = parsed.href.replace(/^(http|ws)/, transport.scheme);
   }
-  const r = { ...o, urls, transports: o.transports ?? ALL.filter((t) => urls[t]), reconnect: {} } as Resolved;
-  const rc = r.reconnect;
-  for (const k in NUMS) num(o, k, NUMS[k as keyof typeof NUMS], r);
-  for (const k in defaultReconnect) num(o.reconnect, k, [defaultReconnect[k as keyof ReconnectOptions], +(k === 'factor')], rc, 'reconnect.');
-  if (rc.jitter > 1) bad('reconnect.jitter', 'must be between 0 and 1');
-  if (rc.maxDelay < rc.minDelay) bad('reconnect.maxDelay', 'must be >= reconnect.minDelay');
-  if (!Array.isArray(r.transports) || !r.transports.length) bad('transports', 'must be a non-empty array');
-  for (const t of r.transports) if (!urls[t]) bad('transports', `names "${t}", which has no URL`);
-  for (const k in TYPES) {
-    const v = o[k as keyof typeof TYPES];
-    if (v != null && !TYPES[k as keyof typeof TYPES].includes(typeof v)) bad(k, 'must be of type ' + TYPES[k as keyof typeof TYPES]);
-  }
-  if (o.channels != null && !(Array.isArray(o.channels) && o.channels.every(isChannelName))) bad('channels', 'must be an array of channel names');
-  // A native EventSource cannot send headers: sending none would fail auth in a loop.
-  if (o.headers && !o.EventSource && r.transports.includes('eventsource')) {
-    bad('headers', 'needs options.EventSource: FetchEventSource for SSE');
-  }
-  r.autoConnect = o.autoConnect ?? true;
-  return r;
+  const reconnect = options.reconnect;
+  const reconnectOptions = { ...defaultReconnect, ...(typeof reconnect === 'object' && reconnect) };
+  const resolved = { autoConnect: true, ...options } as Record<string, unknown>;
+  for (const key in DEFAULTS) resolved[key] ??= DEFAULTS[key as keyof typeof DEFAULTS];
+  return {
+    ...resolved,
+    urls,
+    reconnect: typeof reconnect === 'function' ? reconnect : backoffPolicy(reconnectOptions),
+    minUptime: reconnectOptions.minUptime,
+  } as Resolved;
 }
+
+export { LONGEST };

@@ -1,5 +1,4 @@
 import type { PushError } from '../protocol';
-import type { TransportName } from '../transports/transport';
 
 /** `idle` before `connect()`, `closed` after `close()` or a fatal error; see the README's state diagram. */
 export type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -8,7 +7,7 @@ export type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface Status {
   readonly state: State;
   /** The transport in use, or `null` while none is open. */
-  readonly transport: TransportName | null;
+  readonly transport: string | null;
   /** Failed attempts in a row; 0 once a connection has stayed up. */
   readonly attempt: number;
   /** The last delivered event id as of this snapshot (`client.lastEventId` is always current). */
@@ -21,7 +20,7 @@ export interface Status {
 export interface Meta {
   event: string;
   id?: string;
-  transport: TransportName;
+  transport: string;
   /** The channel the event was published to; absent for broadcasts and direct sends. */
   channel?: string;
 }
@@ -32,9 +31,9 @@ export interface Meta {
  */
 export type Lifecycle = {
   /** A transport delivered its hello (or, from a plain server, its first event). */
-  open: { transport: TransportName; resumed: boolean };
+  open: { transport: string; resumed: boolean };
   /** The transport in use changed (fallback, reconnect onto another, or upgrade back). */
-  transport: { from: TransportName | null; to: TransportName };
+  transport: { from: string | null; to: string };
   /** The connection was lost or failed; the next attempt follows in `delay` ms. */
   reconnecting: { attempt: number; delay: number; error?: PushError };
   /** The server could not replay from our last-event-id: events may have been missed. */

@@ -26,8 +26,14 @@ export const Q = {
   channel: 'ch',
 } as const;
 
+/** The longest timer delay (2^31 - 1 ms): a longer one fires at once, so a timeout would become a hot loop. */
+export const LONGEST = 2 ** 31 - 1;
+
 /** Values of the `t` parameter: which transport a request belongs to. */
 export const T = { websocket: 'ws', eventsource: 'sse', longpoll: 'lp' } as const;
+
+/** Names of the three built-in transports, in the default fallback order. */
+export type TransportName = keyof typeof T;
 
 /** The first message on every transport. */
 export interface Hello {

@@ -1,8 +1,7 @@
 import { PushError, isHello, type SseEvent } from '../protocol';
 import type { EventSourceClass } from './eventsource';
 
-/** Names of the three transports, in the default fallback order. */
-export type TransportName = 'websocket' | 'eventsource' | 'longpoll';
+export type { TransportName } from '../protocol';
 
 /** What a transport needs from outside; the client fills it in for every attempt. */
 export interface TransportOptions {

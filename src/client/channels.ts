@@ -1,0 +1,88 @@
+import { JOIN, LEAVE, PushError, isChannelName, type Ack, type Hello } from '../protocol';
+
+type Waiter = { resolve: () => void; reject: (e: PushError) => void };
+/** `$join\tchannel` or `$leave\tchannel`: one pending request per channel and kind. */
+type RequestKey = string;
+
+/**
+ * Channels: the set joined (re-joined by every connect through the URL), and joins and leaves the
+ * server has yet to acknowledge. A request is sent while open, or by the next hello otherwise.
+ */
+export function createChannels(
+  initial: string[] | undefined,
+  io: {
+    isOpen(): boolean;
+    /** Sends a control message over the open transport. */
+    send(text: string): void;
+    /** `undefined` while the peer's kind is unknown, true for a plain server (it has no channels). */
+    plain(): boolean | undefined;
+    /** The set changed: an upgrade probe on its way asked with the old one. */
+    changed(): void;
+    report(e: PushError): void;
+  },
+) {
+  const joined = new Set(initial);
+  const waiting = new Map<RequestKey, Waiter>();
+  /** Request number → the request it answers. */
+  const sent = new Map<number, RequestKey>();
+  let requestNumber = 0;
+
+  /** Asks the server; it answers with an ack (or, if the send is lost, the next hello asks again). */
+  const ask = (key: RequestKey) => {
+    const [e, d] = key.split('\t');
+    sent.set(++requestNumber, key);
+    io.send(JSON.stringify({ e, d, r: requestNumber }));
+  };
+
+  /** A join the server refused: the channel is forgotten; `join()` rejects, or for a channel of the options, `error` says so. */
+  const refused = (key: RequestKey, why: string) => {
+    const channel = key.split('\t')[1];
+    const waiter = waiting.get(key);
+    const e = new PushError('JOIN_REFUSED', `join "${channel}" refused: ${why}`);
+    joined.delete(channel);
+    waiting.delete(key);
+    waiter ? waiter.reject(e) : io.report(e);
+  };
+
+  const request = (kind: typeof JOIN | typeof LEAVE, channel: string, closed: boolean): Promise<void> => {
+    if (!isChannelName(channel)) return Promise.reject(new PushError('BAD_OPTION', kind.slice(1) + ': invalid channel name'));
+    if (closed) return Promise.reject(new PushError('CLOSED', 'client is closed'));
+    if (io.plain()) return Promise.reject(new PushError('SEND_UNSUPPORTED', 'a plain server has no channels'));
+    kind === JOIN ? joined.add(channel) : joined.delete(channel);
+    io.changed();
+    return new Promise<void>((resolve, reject) => {
+      const key = kind + '\t' + channel;
+      waiting.get(key)?.resolve(); // superseded by this request
+      // Deleted first, so that it goes after any request made since (a hello sends them in order).
+      waiting.delete(key);
+      waiting.set(key, { resolve, reject });
+      if (io.isOpen()) ask(key); // else the next hello sends it
+    });
+  };
+
+  return {
+    joined,
+    join: (channel: string, closed: boolean) => request(JOIN, channel, closed),
+    leave: (channel: string, closed: boolean) => request(LEAVE, channel, closed),
+    /** A hello: refused channels of the URL are forgotten; requests made while connecting are sent again. */
+    hello(h: Hello) {
+      sent.clear();
+      for (const channel in h.refused) refused(JOIN + '\t' + channel, h.refused[channel]);
+      waiting.forEach((_, key) => ask(key));
+    },
+    ack(a: Ack) {
+      const key = sent.get(a.r);
+      if (!key) return;
+      sent.delete(a.r);
+      if (!a.ok) return refused(key, a.error || 'refused');
+      waiting.get(key)?.resolve();
+      waiting.delete(key);
+    },
+    /** Every pending request fails with `e` (closed, or the peer turned out to be plain). */
+    rejectAll(e: PushError) {
+      waiting.forEach((waiter) => waiter.reject(e));
+      waiting.clear();
+      sent.clear();
+    },
+  };
+}
