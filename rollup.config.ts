@@ -70,35 +70,46 @@ export default defineConfig([
       },
     ],
   },
-  // Minified IIFE for <script> tags / CDNs: sets the global `PushClient` to the default export
-  // of src/browser.ts. Dependencies (mitt) are bundled in.
-  {
+  // IIFE scripts for <script> tags / CDNs: set the global `PushClient` to the default export of
+  // src/browser.ts, with mitt bundled in. Two of them: the minified production script, and a readable
+  // development one that checks every option (the checks run where `process.env.NODE_ENV` is not
+  // "production", and a script tag has no bundler to say so: each script is built with its own).
+  ...(['production', 'development'] as const).map((mode) => ({
     input: 'src/browser.ts',
     plugins: [
       nodeResolve({ browser: true, preferBuiltins: false }),
-      esbuild({ target: 'es2019', tsconfig: 'tsconfig.json' }),
-      terser({
-        ecma: 2019,
-        compress: {
-          passes: 2,
-          unsafe_arrows: true,
-          unsafe_methods: true,
-          toplevel: false,
-        },
-        mangle: { toplevel: false },
-        // Keep the public class names (PushClient, PushError, ...) readable in devtools/logs.
-        keep_classnames: /^Push/,
-        format: { comments: /^!/ },
+      esbuild({
+        target: 'es2019',
+        tsconfig: 'tsconfig.json',
+        // The checks ask `typeof process` first: a script tag has no `process`, so the build gives one.
+        define: { process: JSON.stringify({ env: { NODE_ENV: mode } }) },
       }),
+      ...(mode === 'production'
+        ? [
+            terser({
+              ecma: 2019,
+              compress: {
+                passes: 2,
+                unsafe_arrows: true,
+                unsafe_methods: true,
+                toplevel: false,
+              },
+              mangle: { toplevel: false },
+              // Keep the public class names (PushClient, PushError, ...) readable in devtools/logs.
+              keep_classnames: /^Push/,
+              format: { comments: /^!/ },
+            }),
+          ]
+        : []),
     ],
     output: {
-      file: 'dist/push-client.min.js',
-      format: 'iife',
+      file: mode === 'production' ? 'dist/push-client.min.js' : 'dist/push-client.js',
+      format: 'iife' as const,
       name: 'PushClient',
-      exports: 'default',
+      exports: 'default' as const,
       banner,
       sourcemap: true,
-      generatedCode: 'es2015',
+      generatedCode: 'es2015' as const,
     },
-  },
+  })),
 ]);

@@ -1,12 +1,13 @@
 /**
- * Size budget (issue 6), measured exactly as `npm run bench -- size` does: esbuild bundle + minify,
- * ESM, platform browser, target es2022, then gzip -9.
- * - the browser bundle with all three transports (the class as an app imports it): issue 6 asks for
- *   4,000 bytes, which it misses; BUDGET.core guards the measured size against regressions;
+ * Size budget, measured exactly as `npm run bench -- size` does: esbuild bundle + minify, ESM,
+ * platform browser, target es2022, production, then gzip -9.
+ * - the browser bundle with all three transports (the class as an app imports it) and
+ *   `push-client/core` with `webSocket` alone: BUDGET guards the measured sizes against regressions
+ *   (the targets are TARGET in bench/lib/size.ts);
  * - each framework binding adds at most 600 bytes (client and framework external).
  */
 import { describe, expect, it } from 'vitest';
-import { BINDINGS, BUDGET, CORE, bindingEntry, contributors, measure } from '../bench/lib/size';
+import { BINDINGS, BUDGET, CORE, CORE_WEBSOCKET, bindingEntry, contributors, measure } from '../bench/lib/size';
 
 describe('bundle size budget (esbuild, minified ESM, gzip -9)', () => {
   it(`core (WebSocket + SSE + long-poll) is at most ${BUDGET.core} bytes`, async () => {
@@ -16,6 +17,24 @@ describe('bundle size budget (esbuild, minified ESM, gzip -9)', () => {
       .map((c) => `${c.file} ${c.bytes} B`)
       .join(', ');
     expect(s.gzip, `core is ${s.gzip} B gzip (min ${s.min} B); largest inputs (minified): ${top}`).toBeLessThanOrEqual(BUDGET.core);
+  });
+
+  it(`push-client/core with webSocket alone is at most ${BUDGET.coreWebSocket} bytes, and has no SSE or long-poll in it`, async () => {
+    const s = await measure(CORE_WEBSOCKET);
+    expect(s.gzip, `core + webSocket is ${s.gzip} B gzip (min ${s.min} B)`).toBeLessThanOrEqual(BUDGET.coreWebSocket);
+    const shipped = contributors(s.metafile).filter((c) => c.bytes > 0).map((c) => c.file);
+    expect(shipped).toContain('src/transports/websocket.ts');
+    expect(shipped.filter((f) => /transports\/(eventsource|longpoll|http|fetch-event-source)\.ts$/.test(f))).toEqual([]);
+  });
+
+  it('production builds leave the option checks out; development builds keep them', async () => {
+    const production = await measure(CORE);
+    const development = await measure({ ...CORE, development: true });
+    const shipped = (m: typeof production.metafile) => contributors(m).filter((c) => c.bytes > 0).map((c) => c.file);
+    expect(shipped(production.metafile)).not.toContain('src/client/validate.ts');
+    expect(shipped(development.metafile)).toContain('src/client/validate.ts');
+    expect(development.code).toContain('must be a non-empty array');
+    expect(production.code).not.toContain('must be a non-empty array');
   });
 
   it('core pulls in no framework', async () => {

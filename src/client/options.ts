@@ -1,8 +1,8 @@
-import { LONGEST, PushError } from '../protocol';
+import { LONGEST } from '../protocol';
 import type { EventSourceClass } from '../transports/eventsource';
 import type { TransportDefinition } from '../transports/transport';
 import { backoffPolicy, defaultReconnect, type ReconnectOptions, type ReconnectPolicy } from './backoff';
-import { validateOptions } from './validate';
+import { badOption, validateOptions } from './validate';
 
 type MaybeAsync<T> = T | Promise<T>;
 
@@ -76,11 +76,6 @@ const DEFAULTS = {
   maxMessageSize: 1 << 20,
   upgradeInterval: 30000,
   rememberTransport: 600000,
-};
-
-/** A `BAD_OPTION` naming the option. */
-export const badOption = (name: string, why: string): never => {
-  throw new PushError('BAD_OPTION', `push-client: option "${name}" ${why}`);
 };
 
 /**

@@ -87,3 +87,41 @@ test('without options the script tag page connects over WebSocket first, and rec
   await expect(page.locator('#events li').first()).toHaveText('price {"symbol":"ACME","px":2} (websocket)');
   await expect(page.locator('#events li')).toHaveCount(2);
 });
+
+test('the development script checks every option; the production one keeps only the URL checks that protect users', async ({ page, server }) => {
+  await server.file('/push-client.min.js', MIN_JS);
+  await server.file('/push-client.js', path.join(ROOT, 'dist/push-client.js'));
+  await page.goto(server.origin + '/push-client.min.js'); // any page of the origin
+  const attempt = (script: string) =>
+    page.evaluate(async (src) => {
+      delete (window as any).PushClient;
+      await new Promise((resolve, reject) => {
+        const tag = document.createElement('script');
+        tag.src = src;
+        tag.onload = resolve;
+        tag.onerror = reject;
+        document.head.append(tag);
+      });
+      const P = (window as any).PushClient;
+      const outcome = (make: () => unknown) => {
+        try {
+          (make() as { close(): void }).close();
+          return 'accepted';
+        } catch (e) {
+          return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+        }
+      };
+      return {
+        badTimeout: outcome(() => new P(location.origin, { connectTimeout: -1, autoConnect: false })),
+        credentials: outcome(() => new P('http://user:secret@127.0.0.1/', { autoConnect: false })),
+      };
+    }, script);
+  expect(await attempt('/push-client.js')).toEqual({
+    badTimeout: 'BAD_OPTION: push-client: option "connectTimeout" must be a number >= 1 and <= 2147483647',
+    credentials: 'BAD_OPTION: push-client: option "url" must not hold credentials',
+  });
+  expect(await attempt('/push-client.min.js')).toEqual({
+    badTimeout: 'accepted',
+    credentials: 'BAD_OPTION: push-client: option "url" must not hold credentials',
+  });
+});
