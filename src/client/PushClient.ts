@@ -9,6 +9,7 @@ import { resolveOptions, type PushClientOptions, type PushUrl } from './options'
 import { watchPage } from './page';
 import { createResumePoint } from './resume';
 import { createSending } from './sending';
+import type { ShareSeam } from './share';
 import type { Lifecycle, Meta, State, Status } from './state';
 
 type Handler<D> = (data: D, meta: Meta) => void;
@@ -82,7 +83,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
    */
   constructor(url: PushUrl, options?: PushClientOptions) {
     const resolved = resolveOptions(url, options);
-    const transports = resolved.transports;
+    let transports = resolved.transports;
     const { handlers, notify, dispatch, on } = createListeners(this.lifecycle);
     const resume = createResumePoint(resolved.lastEventId);
     /** Where the transport that worked is remembered: the URLs, whatever the query adds per connect. */
@@ -93,6 +94,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     /** The open transport, its definition, and what its peer is (`plain` is undefined until its first message). */
     let open: Transport | undefined;
     let openDefinition: TransportDefinition | undefined;
+    /** The name shown in status and meta: the open transport's, or the one it relays (a shared tab's leader's). */
+    let openName: string | undefined;
     let plain: boolean | undefined;
     /** Index (in `transports`) of the transport that worked last: each pass starts there. */
     let preferred = Math.max(0, transports.findIndex((t) => t.name === recall(memoryKey)));
@@ -134,10 +137,11 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const setState = (state: State, error?: PushError) => {
       status = Object.freeze({
         state,
-        transport: state === 'open' ? openDefinition!.name : null,
+        transport: state === 'open' ? openName! : null,
         attempt,
         lastEventId: resume.get(),
         ...(error && { error }),
+        ...(shareStatus && { share: shareStatus }),
       });
       dispatch(STATUS, status);
     };
@@ -150,7 +154,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     const channels = createChannels(resolved.channels, {
       isOpen: () => status.state === 'open',
-      send: (text) => void open!.send(text).catch(() => {}),
+      send: (text) => void (seam?.control?.(text) || open!.send(text).catch(() => {})),
       plain: () => plain,
       // An upgrade probe on its way asked for the old channel list: ask again later with the new one.
       changed: () => open && trying.size && (stopProbes(), probe(preferred)),
@@ -170,6 +174,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (status.state !== 'idle' && !closed()) return;
       attempt = 0;
       failingSince = Date.now();
+      if (shareName) joinShareGroup(shareName);
       unwatchPage = watchPage({
         wake: liveness.alive,
         online: () => retryTimer && connectPass(), // waiting out a backoff: the network is back, go now
@@ -192,6 +197,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         if (started === generation) reconnect(fail('TRANSPORT_FAILED', 'query or headers threw', cause));
         return;
       }
+      // With `share`, whether this tab leads or follows decides which transports to try.
+      await sharing;
       if (started === generation) tryInTurn(preferred, 0);
     };
 
@@ -201,7 +208,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       const index = (start + offset) % transports.length;
       attemptTransport(
         index,
-        (transport, first) => (adopt(transport, index, false), receive(first)),
+        (transport, first) => (adopt(transport, index, false), receiveFromTransport(first)),
         (e) => (e.code === 'UNAUTHORIZED' ? stop(e) : tryInTurn(start, offset + 1, e)),
       );
     };
@@ -219,7 +226,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       params.set('t', definition.tag);
       const lastEventId = resume.get();
       if (lastEventId !== undefined) params.set('lastEventId', lastEventId);
-      for (const channel of channels.joined) params.append('ch', channel);
+      for (const channel of new Set([...channels.joined, ...(seam?.otherChannels?.() || [])])) params.append('ch', channel);
       const transport = definition.create({ ...resolved, url: url.href, headers, names: () => [...handlers.keys()].filter(isEventName) });
       const settled = () => (clearTimeout(timer), trying.delete(transport));
       const timer = setTimeout(() => {
@@ -246,7 +253,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       delivered = false;
       openedAt = Date.now();
       liveness.heard();
-      transport.onreceive = receive;
+      transport.onreceive = receiveFromTransport;
       transport.onclose = (e) => (reportPeerFault(e), drop(transport, e));
     };
 
@@ -300,6 +307,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       open = openDefinition = undefined;
       lastOpenName = null;
       unwatchPage?.();
+      leaveGroup?.();
+      leaveGroup = sharing = undefined;
       const error = fail('CLOSED', 'client closed', e);
       sending.flush(error);
       channels.rejectAll(error);
@@ -308,6 +317,12 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     };
 
     // ---- receiving: decode, dedup, resume point -------------------------------------------------
+
+    /** What the open transport delivers: a leading tab passes it on to the tabs that follow. */
+    const receiveFromTransport = (e: SseEvent) => {
+      seam?.relay?.(e);
+      receive(e);
+    };
 
     const receive = (e: SseEvent) => {
       liveness.heard();
@@ -347,7 +362,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     const opened = (resumed: boolean) => {
       const from = lastOpenName;
-      const to = openDefinition!.name;
+      const to = (openName = open!.name || openDefinition!.name);
       lastOpenName = to;
       remember(memoryKey, to, resolved.rememberTransport);
       inTurn(
@@ -377,7 +392,10 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       } catch (cause) {
         return report(fail('BAD_FRAME', `cannot decode "${event}"`, cause));
       }
-      const meta: Meta = { event, id, transport: openDefinition!.name, channel };
+      // A channel this tab does not hold: a shared connection joins every tab's, and a leave is not
+      // acknowledged at once. The resume point moves past it all the same.
+      if (channel !== undefined && !channels.joined.has(channel)) return;
+      const meta: Meta = { event, id, transport: openName!, channel };
       dispatch(event, data, meta);
       dispatch(ANY, event, data, meta);
     };
@@ -399,10 +417,60 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
           current.stop();
           adopt(transport, index, true);
           endOpen();
-          receive(first);
+          receiveFromTransport(first);
         },
         () => probe(index + 1),
       );
+    };
+
+    // ---- sharing one connection among tabs (loaded only when asked for) --------------------------
+
+    const shareName =
+      resolved.share && typeof navigator === 'object' && navigator.locks && typeof BroadcastChannel === 'function'
+        ? 'push-client:' + (resolved.share === true ? memoryKey : resolved.share)
+        : undefined;
+    let shareStatus: Status['share'];
+    /** Settles once this tab knows whether it leads or follows; `undefined` without sharing. */
+    let sharing: Promise<unknown> | undefined;
+    let leaveGroup: (() => void) | undefined;
+    let seam: ShareSeam | undefined;
+    const joinShareGroup = (name: string) => {
+      // The leader may be a background tab: it must not pause long-polling for the group.
+      resolved.pollWhenHidden = true;
+      let decided: () => void;
+      sharing = new Promise<void>((resolve) => (decided = resolve));
+      seam = {
+        name,
+        transports: resolved.transports,
+        use(list) {
+          // A follower's transport has no URL of its own: it carries the resume point and channels in the first one's.
+          for (const transport of list) resolved.urls[transport.name] ??= resolved.urls[resolved.transports[0].name];
+          transports = list;
+          preferred = 0;
+          decided();
+          if (!open && !retryTimer && !trying.size) return; // the first pass has yet to begin
+          open?.stop();
+          open = undefined;
+          endOpen();
+          attempt = 0;
+          setState('connecting');
+          connectPass();
+        },
+        reconnectNow: () => retryTimer && connectPass(),
+        transmit: (text) => open!.send(text),
+        inject: receive,
+        status: () => status,
+        subscribe: (handler) => on(STATUS, handler),
+        channels: () => channels.joined,
+        lastEventId: resume.get,
+        setShare(share) {
+          shareStatus = share;
+          setState(status.state, status.error);
+        },
+      };
+      import('./share').then(({ joinGroup }) => {
+        if (sharing && !closed()) leaveGroup = joinGroup(seam!);
+      });
     };
 
     Object.defineProperties(this, {

@@ -42,7 +42,10 @@ export function createLiveness(
   return {
     heard,
     alive,
-    start: tick,
+    start() {
+      clearTimeout(timer);
+      tick();
+    },
     stop() {
       clearTimeout(timer);
     },

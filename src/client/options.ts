@@ -50,6 +50,12 @@ export interface PushClientOptions<Transport = TransportDefinition> {
   rememberTransport?: number;
   /** Keep long-polling while the page is hidden. Default false. */
   pollWhenHidden?: boolean;
+  /**
+   * Share one connection among the tabs of this origin (Web Locks and BroadcastChannel; ignored where
+   * either is missing, as in Node): `true` groups the tabs with the same URLs, a string names the
+   * group (tabs with other credentials or options must use another). Needs a push-client server.
+   */
+  share?: boolean | string;
   WebSocket?: typeof WebSocket;
   /** An `EventSource` class; `FetchEventSource` (exported here) for SSE with headers or HTTP status codes. Default: the runtime's. */
   EventSource?: EventSourceClass;
@@ -60,8 +66,8 @@ export interface PushClientOptions<Transport = TransportDefinition> {
 export type PushUrl = string | Partial<Record<string, string>>;
 
 /** Options with defaults filled in. */
-export type Resolved = Required<Omit<PushClientOptions, 'reconnect' | 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels'>> &
-  Pick<PushClientOptions, 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels'> & {
+export type Resolved = Required<Omit<PushClientOptions, 'reconnect' | 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share'>> &
+  Pick<PushClientOptions, 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share'> & {
     reconnect: ReconnectPolicy;
     minUptime: number;
     /** The URL of each transport, by name. */

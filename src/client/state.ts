@@ -14,6 +14,8 @@ export interface Status {
   readonly lastEventId?: string;
   /** Why the client is reconnecting or closed. */
   readonly error?: PushError;
+  /** With `share`: whether this tab holds the group's connection, and how many tabs share it (0 while a follower does not know). */
+  readonly share?: { readonly leader: boolean; readonly tabs: number };
 }
 
 /** What a handler learns besides the data. */

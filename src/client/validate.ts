@@ -19,7 +19,7 @@ const NUMBERS: Record<string, [min: number, max?: number]> = {
 };
 
 /** Options checked by type alone, and the types `typeof` may give. */
-const TYPES = { query: 'object|function', headers: 'object|function', decode: 'function', lastEventId: 'string' };
+const TYPES = { query: 'object|function', headers: 'object|function', decode: 'function', lastEventId: 'string', share: 'boolean|string' };
 
 function checkNumber(value: unknown, name: string, [min, max = Infinity]: [number, number?]): void {
   if (value == null) return;

@@ -40,6 +40,11 @@ export interface Transport {
   onclose: (error: PushError) => void;
   /** Something bad arrived but the transport goes on (a malformed or oversized message). */
   onerror: (error: PushError) => void;
+  /**
+   * The transport that really carries the connection, where this one relays another's (a follower
+   * tab's transport is its leader's connection): shown in `status` and `meta` instead of its own name.
+   */
+  name?: string;
 }
 
 /** Reports events dropped for being over `maxMessageSize` (the stream goes on). */
