@@ -16,6 +16,7 @@ export async function run(): Promise<{ core: number; coreWebSocket: number; bind
   rows.push(['push-client (WS + SSE + long-poll)', core.min, core.gzip, core.brotli, verdict(core.gzip, BUDGET.core, TARGET.core)]);
   const coreWebSocket = await measure(CORE_WEBSOCKET);
   rows.push(['push-client/core + webSocket only', coreWebSocket.min, coreWebSocket.gzip, coreWebSocket.brotli, verdict(coreWebSocket.gzip, BUDGET.coreWebSocket, TARGET.coreWebSocket)]);
+  rows.push(['  + tab sharing (`share`: loaded by import() when used)', core.lazy?.min, core.lazy?.gzip, undefined, 'not loaded unless share is on']);
   const development = await measure({ ...CORE, development: true });
   rows.push(['  development build (+ every option checked)', development.min - core.min, development.gzip - core.gzip, development.brotli - core.brotli, 'not in production builds']);
   const withFetch = await measure(CORE_FETCH_SSE);

@@ -2,7 +2,8 @@ import { LONGEST } from '../protocol';
 import type { EventSourceClass } from '../transports/eventsource';
 import type { TransportDefinition } from '../transports/transport';
 import { backoffPolicy, defaultReconnect, type ReconnectOptions, type ReconnectPolicy } from './backoff';
-import { badOption, validateOptions } from './validate';
+import { badOption } from './bad-option';
+import { validateOptions } from './validate';
 
 type MaybeAsync<T> = T | Promise<T>;
 

@@ -1,12 +1,8 @@
-import { LONGEST, PushError, isChannelName } from '../protocol';
+import { LONGEST, isChannelName } from '../protocol';
+import { badOption } from './bad-option';
 import type { TransportDefinition } from '../transports/transport';
 import { defaultReconnect, type ReconnectOptions } from './backoff';
 import type { PushClientOptions, PushUrl } from './options';
-
-/** A `BAD_OPTION` naming the option. */
-export const badOption = (name: string, why: string): never => {
-  throw new PushError('BAD_OPTION', `push-client: option "${name}" ${why}`);
-};
 
 /** Numeric options: smallest and largest allowed value. */
 const NUMBERS: Record<string, [min: number, max?: number]> = {
