@@ -144,3 +144,19 @@ test.describe('svelte', () => {
     expect(await page.evaluate(() => (window as any).subs)).toEqual({ calls: 1, active: 1 });
   });
 });
+
+for (const binding of ['react', 'vue', 'svelte'] as const) {
+  test(`${binding}: two tabs whose provider passes share: true hold one connection and both render every event`, async ({ context, server }) => {
+    await server.page('/', ENTRIES[binding]);
+    const tabs = [await context.newPage(), await context.newPage()];
+    for (const tab of tabs) await tab.goto(server.origin + '/?share=1&transport=eventsource');
+    for (const tab of tabs) await expect(tab.locator('#w0 .state')).toHaveText('open');
+    await expect.poll(connections(server)).toBe(1);
+    await server.push.publish('price', { symbol: 'ACME', px: 1 });
+    await server.push.publish('price', { symbol: 'ACME', px: 2 });
+    const p = PREFIX[binding];
+    for (const tab of tabs) await expect(tab.locator('#w0 .prices li')).toHaveText([`${p}:ACME=1`, `${p}:ACME=2`]);
+    for (const tab of tabs) await expect(tab.locator('#w0 .transport')).toHaveText('eventsource');
+    expect(server.connectionCount).toBe(1);
+  });
+}
