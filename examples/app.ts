@@ -4,7 +4,8 @@
  * a server-side cut with resume, chat rooms as channels, the lifecycle notifications, and a live
  * chart of rate and latency per transport.
  *
- * URL parameters: `?transport=websocket|eventsource|longpoll` (default auto), `?room=dev`, `?name=ada`.
+ * URL parameters: `?transport=websocket|eventsource|longpoll` (default auto), `?room=dev`, `?name=ada`,
+ * `?share=1` (the tabs of this page share one connection: open several to see one at the server).
  * In the console, `demo.client` is the current client.
  */
 import { PushClient, PushError, type Status, type TransportName } from '../src/index';
@@ -30,6 +31,8 @@ const now = () => performance.timeOrigin + performance.now();
 const hhmmss = (t = Date.now()) => new Date(t).toTimeString().slice(0, 8);
 
 const params = new URLSearchParams(location.search);
+/** Whether the tabs of this page share one connection (`?share=1`). */
+let sharing = params.get('share') === '1';
 let mode: Mode = (TRANSPORTS as string[]).includes(params.get('transport') ?? '') ? (params.get('transport') as Mode) : 'auto';
 let room = ROOMS.includes(params.get('room') ?? '') && params.get('room') !== 'secret' ? params.get('room')! : 'lobby';
 let client: PushClient<Events>;
@@ -286,6 +289,7 @@ function showStatus(s: Status): void {
   $('#state').textContent = s.state;
   $('#transport').textContent = s.transport ?? '–';
   $('#attempt').textContent = s.state === 'reconnecting' ? `attempt ${s.attempt}` : '';
+  $('#share').textContent = !s.share ? '' : s.share.leader ? ` · this tab leads ${s.share.tabs} tab(s)` : ` · follows the leading tab${s.share.tabs ? ` (${s.share.tabs} tabs)` : ''}`;
   box.title = s.error ? describeError(s.error).join('\n') : '';
   if (s.state === 'open') activeSince = now();
   renderStats();
@@ -305,6 +309,7 @@ function start(next: Mode): void {
     ...(next === 'auto' ? {} : { transports: [next], rememberTransport: 0 }),
     lastEventId: resumeFrom,
     channels: [`room:${room}`],
+    share: sharing,
   });
   const c = client;
   const code = next === 'auto' ? `new PushClient('${PUSH_URL}')` : `new PushClient('${PUSH_URL}', { transports: ['${next}'] })`;
@@ -366,6 +371,13 @@ async function main(): Promise<void> {
   });
 
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-mode]')) b.addEventListener('click', () => start(b.dataset.mode as Mode));
+  const shareBox = $('#share-tabs') as HTMLInputElement;
+  shareBox.checked = sharing;
+  shareBox.addEventListener('change', () => {
+    sharing = shareBox.checked;
+    setParam('share', sharing ? '1' : null);
+    start(mode);
+  });
   $('#cut').addEventListener('click', async () => {
     const out = $('#cut-result');
     try {

@@ -32,7 +32,8 @@ const httpStream: TransportDefinition = {
           if (!res.ok || !res.body) throw new PushError('TRANSPORT_FAILED', `http stream: HTTP ${res.status}`);
           const parser = new SseParser((e) => !stopped && transport.onreceive(e), undefined, options.maxMessageSize);
           const decoder = new TextDecoder();
-          for await (const chunk of res.body) parser.push(decoder.decode(chunk as Uint8Array, { stream: true }));
+          const reader = res.body.getReader();
+          for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parser.push(decoder.decode(chunk.value, { stream: true }));
           throw new PushError('TRANSPORT_FAILED', 'http stream ended');
         })().catch((e) => {
           if (stopped) return;

@@ -213,3 +213,13 @@ test('`npm run demo`: prints the URL and the transports, refuses a busy port rea
     if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
   }
 });
+
+test('with "Share across tabs", three tabs of the demo hold one connection: one leads, the others follow', async ({ context, demo }) => {
+  const tabs = [await context.newPage(), await context.newPage(), await context.newPage()];
+  for (const tab of tabs) await openPage(tab, demo, '?transport=eventsource&share=1');
+  await expect(tabs[0].locator('#share-tabs')).toBeChecked();
+  await expect(tabs[0].locator('#share')).toHaveText('· this tab leads 3 tab(s)', long);
+  for (const tab of tabs.slice(1)) await expect(tab.locator('#share')).toHaveText('· follows the leading tab (3 tabs)', long);
+  await expect.poll(() => served(demo).length, long).toBe(1);
+  for (const tab of tabs) await grows(tab, 'eventsource', 3);
+});
