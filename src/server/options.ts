@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { PushError } from '../protocol';
+import { LONGEST, PushError } from '../protocol';
 import type { Backplane } from './backplane';
 import { memoryBackplane } from './memory-backplane';
 import { originCheck, type OriginVerdict } from './origins';
@@ -36,8 +36,8 @@ const TRANSPORTS: readonly TransportName[] = ['websocket', 'eventsource', 'longp
 function num(name: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   // Timers above 2^31-1 ms fire at once in Node, so they are refused rather than misbehaving.
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 0x7fffffff) {
-    throw new PushError('BAD_OPTION', `${name} must be an integer from ${min} to ${0x7fffffff}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > LONGEST) {
+    throw new PushError('BAD_OPTION', `${name} must be an integer from ${min} to ${LONGEST}`);
   }
   return value;
 }
@@ -45,7 +45,7 @@ function num(name: string, value: number | undefined, fallback: number, min: num
 /** A connection limit: a positive integer, or `Infinity` for none. */
 function limit(name: string, value: number | undefined, fallback: number): number {
   if (value === Infinity) return value;
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= 0x7fffffff)) {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= LONGEST)) {
     throw new PushError('BAD_OPTION', `${name} must be a positive integer or Infinity`);
   }
   return value ?? fallback;
@@ -73,7 +73,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
     eventsource: transports.includes('eventsource'),
     longpoll: transports.includes('longpoll'),
     pollTimeout,
-    sessionTimeout: num('sessionTimeout', o.sessionTimeout, Math.min(2 * pollTimeout + 5000, 0x7fffffff), 1),
+    sessionTimeout: num('sessionTimeout', o.sessionTimeout, Math.min(2 * pollTimeout + 5000, LONGEST), 1),
     maxBodySize: num('maxBodySize', o.maxBodySize, 65_536, 1),
     maxMessageSize: num('maxMessageSize', o.maxMessageSize, 65_536, 1),
     maxBufferedBytes: num('maxBufferedBytes', o.maxBufferedBytes, 16 * 1024 * 1024, 1),
