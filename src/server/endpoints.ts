@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { Q, T } from '../protocol';
 import type { BaseConnection, ConnectionHost } from './connection';
+import { messageOf } from './errors';
 import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } from './http';
 import { newConnectionId } from './ids';
 import { LpConnection } from './lp-connection';
@@ -44,8 +45,6 @@ function lastEventIdOf(req: IncomingMessage, q: URLSearchParams): string | undef
   const id = (typeof h === 'string' && h) || q.get(Q.lastEventId);
   return id || undefined;
 }
-
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : typeof err === 'string' ? err : '');
 
 /**
  * The HTTP side: turns requests and upgrades for the push path into connections (after the origin

@@ -15,6 +15,7 @@ import {
   type ClientMessage,
   type Hello,
 } from '../protocol';
+import { messageOf } from './errors';
 import { attach } from './attach';
 import type { Backplane, BackplaneEntry } from './backplane';
 import type { BaseConnection } from './connection';
@@ -46,8 +47,6 @@ const TOO_MANY_CHANNELS = 'too many channels';
 /** True when an entry may reach `c`: broadcast or one of its channels, not excluded, not targeted elsewhere. */
 const visible = (c: Conn, e: BackplaneEntry): boolean =>
   e.target === undefined && (e.channel === undefined || c.channels.has(e.channel)) && e.except !== c.id;
-
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : typeof err === 'string' ? err : '');
 
 function serialize(data: unknown): string {
   try {
