@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { BaseConnection, type ConnectionHost } from './connection';
+import { BaseConnection, type Admission, type ConnectionHost } from './connection';
 import { reply } from './http';
 
 const LP_HEADERS = {
@@ -37,12 +37,12 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
   constructor(
     host: ConnectionHost,
     id: string,
-    user: User,
+    admission: Admission<User>,
     /** The request that created the session: it is answered with the hello as soon as there is one. */
     res: ServerResponse,
     private readonly t: LongPollTimings,
   ) {
-    super(host, id, 'longpoll', user);
+    super(host, id, 'longpoll', admission);
     this.poll = res;
     this.watch(res);
   }

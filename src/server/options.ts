@@ -3,6 +3,7 @@ import { LONGEST, PushError } from '../protocol';
 import type { Backplane } from './backplane';
 import { memoryBackplane } from './memory-backplane';
 import { originCheck, type OriginVerdict } from './origins';
+import { SERVER_TRANSPORTS } from './transports';
 import type { PushServerOptions, TransportName } from './types';
 
 /** Options with every default filled in and every value checked. */
@@ -10,9 +11,8 @@ export interface ResolvedOptions<User> {
   path: string;
   heartbeatMs: number;
   retryMs: number;
-  websocket: boolean;
-  eventsource: boolean;
-  longpoll: boolean;
+  /** The transports served. */
+  transports: ReadonlySet<TransportName>;
   pollTimeout: number;
   sessionTimeout: number;
   maxBodySize: number;
@@ -31,7 +31,7 @@ export interface ResolvedOptions<User> {
   onError: (error: unknown) => void;
 }
 
-const TRANSPORTS: readonly TransportName[] = ['websocket', 'eventsource', 'longpoll'];
+const TRANSPORTS: readonly TransportName[] = SERVER_TRANSPORTS.map((t) => t.name);
 
 function num(name: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -59,7 +59,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
   }
   const transports = o.transports ?? TRANSPORTS;
   if (!Array.isArray(transports) || transports.some((t) => !TRANSPORTS.includes(t))) {
-    throw new PushError('BAD_OPTION', 'transports must list websocket, eventsource or longpoll');
+    throw new PushError('BAD_OPTION', `transports must list ${TRANSPORTS.slice(0, -1).join(', ')} or ${TRANSPORTS.at(-1)}`);
   }
   for (const f of ['authorize', 'identify', 'clientIp', 'onJoin', 'onError'] as const) {
     if (o[f] !== undefined && typeof o[f] !== 'function') throw new PushError('BAD_OPTION', f + ' must be a function');
@@ -69,9 +69,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
     path,
     heartbeatMs: num('heartbeatMs', o.heartbeatMs, 15_000, 1),
     retryMs: num('retryMs', o.retryMs, 500, 0),
-    websocket: transports.includes('websocket'),
-    eventsource: transports.includes('eventsource'),
-    longpoll: transports.includes('longpoll'),
+    transports: new Set(transports),
     pollTimeout,
     sessionTimeout: num('sessionTimeout', o.sessionTimeout, Math.min(2 * pollTimeout + 5000, LONGEST), 1),
     maxBodySize: num('maxBodySize', o.maxBodySize, 65_536, 1),

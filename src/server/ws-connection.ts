@@ -1,6 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { PushError } from '../protocol';
-import { StreamConnection, type ConnectionHost } from './connection';
+import { StreamConnection, type Admission, type ConnectionHost } from './connection';
 import { HEARTBEAT_BLOCK } from './blocks';
 
 /**
@@ -23,11 +23,11 @@ export class WsConnection<User = unknown> extends StreamConnection<User> {
   constructor(
     host: ConnectionHost,
     id: string,
-    user: User,
+    admission: Admission<User>,
     private readonly ws: WebSocket,
     onText: (conn: WsConnection<User>, text: string) => void,
   ) {
-    super(host, id, 'websocket', user);
+    super(host, id, 'websocket', admission);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       this.alive = true;
       if (this.closed) return;
@@ -84,10 +84,7 @@ export class WsConnection<User = unknown> extends StreamConnection<User> {
   }
 
   private refuse(code: number, why: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.host.detach(this);
-    this.ws.close(code, reason(why));
+    if (this.ended()) this.ws.close(code, reason(why));
   }
 
   protected end(shutdown: boolean): Promise<void> {
