@@ -1,10 +1,13 @@
 import { PushError } from '../protocol';
+import type { Batch } from './batch';
 import type { Connection, TransportName } from './types';
 
 /** What a connection needs from the push server that owns it. */
 export interface ConnectionHost {
   /** Flushes `conn` on the next tick (once per tick however many blocks it got). */
   schedule(conn: BaseConnection): void;
+  /** The root of this tick's batches, shared by every connection so that equal batches are one. */
+  batchRoot(): Batch;
   /** Forgets a connection that ended, for whatever reason. */
   detach(conn: BaseConnection): void;
   /** Publishes a targeted entry to one connection through the backplane. */
@@ -32,8 +35,8 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
   /** `identify(user)` when `authorize` is set, to check the requests that name this connection. */
   readonly identity: string | undefined;
   closed = false;
-  /** Blocks queued since the last flush. */
-  protected out: string[] = [];
+  /** Blocks queued since the last flush; `null` when none. */
+  protected pending: Batch | null = null;
   /** Already in the host's flush list for this tick. */
   dirty = false;
   /** Gives back this connection's slot under the connection limits. */
@@ -70,7 +73,7 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
 
   /** Queues one encoded block for the next flush. */
   push(block: string): void {
-    this.out.push(block);
+    this.pending = (this.pending ?? this.host.batchRoot()).then(block);
     if (!this.dirty) {
       this.dirty = true;
       this.host.schedule(this);
@@ -113,7 +116,7 @@ export abstract class StreamConnection<User = unknown> extends BaseConnection<Us
   flush(): void {
     this.dirty = false;
     if (this.closed) {
-      this.out.length = 0;
+      this.pending = null;
       return;
     }
     this.write();
@@ -130,7 +133,7 @@ export abstract class StreamConnection<User = unknown> extends BaseConnection<Us
     this.kill();
   }
 
-  /** Writes the blocks queued in `out`, if any. */
+  /** Writes the blocks in `pending`, if any, and clears it. */
   protected abstract write(): void;
   /** Bytes written but not yet passed on to the peer. */
   protected abstract waiting(): number;

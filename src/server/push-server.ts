@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { isChannelName, isEventName, JOIN, LEAVE, parseClientMessages, PushError } from '../protocol';
 import { attach } from './attach';
 import type { Backplane, BackplaneEntry } from './backplane';
+import type { Batch } from './batch';
 import { Channels } from './channels';
 import type { BaseConnection } from './connection';
 import { Endpoints, type EndpointHost } from './endpoints';
@@ -167,6 +168,10 @@ class Hub<User> implements PushServer<User>, EndpointHost {
 
   schedule(c: Conn): void {
     this.flusher.schedule(c);
+  }
+
+  batchRoot(): Batch {
+    return this.flusher.batchRoot();
   }
 
   detach(c: Conn): void {

@@ -60,11 +60,12 @@ export class SseConnection<User = unknown> extends StreamConnection<User> {
   }
 
   protected write(): void {
-    const out = this.out;
-    if (out.length === 0) return;
-    this.out = [];
+    const batch = this.pending;
+    if (!batch) return;
+    this.pending = null;
     this.wrote = true;
-    this.res.write(out.length === 1 ? out[0] : out.join(''));
+    // Built once for every connection that got the same blocks this tick.
+    this.res.write(batch.eventSource());
   }
 
   protected end(shutdown: boolean): Promise<void> {

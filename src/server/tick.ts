@@ -1,3 +1,4 @@
+import { Batch } from './batch';
 import type { BaseConnection } from './connection';
 
 /**
@@ -7,6 +8,7 @@ import type { BaseConnection } from './connection';
 export class TickFlusher {
   private dirty: BaseConnection<any>[] = [];
   private immediate: NodeJS.Immediate | null = null;
+  private root: Batch | null = null;
 
   constructor(private readonly onError: (error: unknown) => void) {}
 
@@ -16,10 +18,20 @@ export class TickFlusher {
     this.immediate ??= setImmediate(this.flush);
   }
 
+  /**
+   * The root of this tick's batches: connections that get the same blocks this tick share the node
+   * they end on, and the bytes built for it. A new root each tick lets the last one's nodes go.
+   */
+  batchRoot(): Batch {
+    return (this.root ??= new Batch());
+  }
+
   /** Flushes now what this tick queued. */
   readonly flush = (): void => {
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = null;
+    // Blocks pushed while flushing (a flush that fails closes its connection) start the next tick.
+    this.root = null;
     const list = this.dirty;
     this.dirty = [];
     for (const c of list) {
@@ -37,5 +49,6 @@ export class TickFlusher {
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = null;
     this.dirty = [];
+    this.root = null;
   }
 }

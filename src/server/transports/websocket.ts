@@ -40,7 +40,7 @@ export const webSocket: ServerTransport<'websocket'> = {
           wss.handleUpgrade(req, socket, head, (ws) => {
             socket.off('error', onError);
             if (context.closed) return void ws.terminate();
-            context.start(new WsConnection(context.host, newConnectionId(), admission, ws, receive), req, q).catch(o.onError);
+            context.start(new WsConnection(context.host, newConnectionId(), admission, ws, socket, receive), req, q).catch(o.onError);
           });
         } catch (err) {
           o.onError(err);
