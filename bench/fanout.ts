@@ -9,7 +9,8 @@
  * more child (bench/lib/scale-clients.ts). Timed: from the publish call to the last client's receipt,
  * median of the rounds. Loopback only; every wait is bounded and every child is stopped.
  *
- *   npm run bench -- fanout        (FANOUT_N=2000 for a smaller run; BENCH_QUICK=1: 200 clients)
+ *   npm run bench -- fanout        (FANOUT_N=2000 for a smaller run; BENCH_QUICK=1: 200 clients;
+ *                                   FANOUT_SERVERS=ws-prebuilt,push-websocket for some servers only)
  */
 import os from 'node:os';
 import { child } from './lib/child';
@@ -120,7 +121,8 @@ export async function run(): Promise<Result[]> {
   const clients = child('bench/lib/scale-clients.ts', ['--max-old-space-size=8192']);
   try {
     await clients.next('ready', 30_000);
-    for (const server of SERVERS) {
+    const only = process.env.FANOUT_SERVERS?.split(',');
+    for (const server of SERVERS.filter((x) => !only || only.includes(x.kind))) {
       process.stdout.write(`  ${server.transport.padEnd(12)} ${server.kind.padEnd(17)} ${N.toLocaleString('en-US')} clients … `);
       const r = await one(server, clients);
       results.push(r);
