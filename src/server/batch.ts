@@ -42,10 +42,14 @@ export class Batch {
   /** The node for these blocks and then `block`. */
   then(block: string): Batch {
     if (block === this.lastBlock) return this.lastChild!;
-    let child = this.children?.get(block);
+    // Most nodes only ever get one child: the map (which hashes each block) is made at the second.
+    let child = this.lastChild && this.children?.get(block);
     if (!child) {
       child = new Batch(this, block);
-      (this.children ??= new Map()).set(block, child);
+      if (this.lastChild) {
+        this.children ??= new Map([[this.lastBlock!, this.lastChild]]);
+        this.children.set(block, child);
+      }
     }
     this.lastBlock = block;
     this.lastChild = child;
