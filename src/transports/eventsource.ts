@@ -53,7 +53,8 @@ const create: TransportFactory = (o) => {
         // Our server sends a tick's events as one message (after its hello): each keeps its own id.
         if (cid && isBatch(e)) {
           const dropped = unbatch(e, o.maxMessageSize, (inner) => es === s && t.onreceive(inner));
-          return void (dropped && tooLarge(t, dropped));
+          if (dropped) tooLarge(t, dropped);
+          return;
         }
         cid ||= helloCid(e);
         t.onreceive(e);
