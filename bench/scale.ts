@@ -8,10 +8,8 @@
  *
  *   npm run bench -- scale          (SCALE_N=2000 for a smaller run)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
-import { root } from './lib/size';
+import { child } from './lib/child';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
@@ -22,36 +20,6 @@ const RATE_SECONDS = QUICK ? 2 : 4;
 /** Deliveries per second aimed at in the CPU measurement (events/s × connections). */
 const DELIVERIES = 50_000;
 const TRANSPORTS = ['websocket', 'eventsource', 'longpoll'] as const;
-
-/** Starts `file` under tsx in a shell that raises the open-file limit to the hard limit first. */
-function child(file: string, nodeArgs: string[] = []): ChildProcess & { next(type: string, ms: number): Promise<any> } {
-  const cmd = `ulimit -n "$(ulimit -Hn)"; exec "${process.execPath}" --import tsx ${nodeArgs.join(' ')} "${path.join(root, file)}"`;
-  const c = spawn('sh', ['-c', cmd], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }) as any;
-  const queue: any[] = [];
-  const waiters: { type: string; resolve: (m: any) => void }[] = [];
-  c.on('message', (m: any) => {
-    const w = waiters.findIndex((x) => x.type === m.type);
-    if (w >= 0) waiters.splice(w, 1)[0].resolve(m);
-    else queue.push(m);
-  });
-  c.next = (type: string, ms: number) => {
-    const q = queue.findIndex((m) => m.type === type);
-    if (q >= 0) return Promise.resolve(queue.splice(q, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        const i = waiters.findIndex((x) => x.resolve === ok);
-        if (i >= 0) waiters.splice(i, 1);
-        reject(new Error(`no '${type}' from ${file} within ${ms} ms`));
-      }, ms);
-      const ok = (m: any) => {
-        clearTimeout(t);
-        resolve(m);
-      };
-      waiters.push({ type, resolve: ok });
-    });
-  };
-  return c;
-}
 
 interface Result {
   transport: string;

@@ -91,7 +91,8 @@ describe('SseParser on any input', () => {
         for (const e of whole.events) {
           expect(typeof e.data).toBe('string');
           if (e.id !== undefined) expect(e.id).not.toMatch(/[\0\r\n]/);
-          if (e.retry !== undefined) expect(e.retry).toBeGreaterThanOrEqual(0);
+          // The parser takes only a line `retry:` + digits: the value must be one the input wrote so.
+          if (e.retry !== undefined) expect(text).toMatch(new RegExp(`(^|[\r\n])retry: ?0*${e.retry}(\r|\n|$)`));
           if (maxLine !== undefined) expect(e.data.length).toBeLessThanOrEqual(maxLine);
         }
       }),

@@ -148,10 +148,9 @@ describe.each(TRANSPORTS)('Redis scale-out over %s', (transport) => {
         i = j;
       }
       const conns = [await a.connectionIds(), await b.connectionIds()];
-      const internal = c as unknown as Record<string, unknown>;
       throw new Error(
         `${err.message}: got ${have.size}, missing ${missing.slice(0, 20)}, status ${JSON.stringify(c.status)}, ` +
-          `lastEventId ${c.lastEventId}, skipUntil ${internal.skipUntil}, sentId ${internal.sentId}, ` +
+          `lastEventId ${c.lastEventId}, channels ${c.channels.join(',')}, ` +
           `${moves} moves, target ${px.target === a.port ? 'A' : 'B'}, connections A ${conns[0]} B ${conns[1]}`,
       );
     });

@@ -3,7 +3,9 @@
  * sockets speaking just enough HTTP/WebSocket), each counting the `ev` events it receives.
  * Source addresses are spread over 127.0.T.1-250 so that ephemeral ports never run out.
  *
- * IPC in:  {type:'open', transport, port, n, batch} · {type:'expect', count} · {type:'close'}
+ * IPC in:  {type:'open', transport, port, n, batch, path?, token?, socketio?} · {type:'expect', count} · {type:'reset'} · {type:'close'}
+ *          (`path` replaces the request target, `token` the bytes counted as one event; `socketio`
+ *          joins socket.io's default namespace after the upgrade, for `bench/fanout.ts`)
  * IPC out: {type:'opened', open, failed} · {type:'all', at, count} · {type:'status', ...}
  */
 import { randomBytes } from 'node:crypto';
@@ -11,7 +13,12 @@ import net from 'node:net';
 import { now } from './util';
 
 type T = 'websocket' | 'eventsource' | 'longpoll';
-const TOKEN = Buffer.from('data: ev\n');
+let TOKEN = Buffer.from('data: ev\n');
+/** Request target of every connection, when the parent names one. */
+let target: string | undefined;
+let socketio = false;
+/** socket.io's "connect to namespace /" packet (`40`) as a masked client frame; a zero mask leaves it as it is. */
+const SOCKETIO_CONNECT = Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x34, 0x30]);
 const send = (m: unknown) => process.send!(m);
 
 let counts = new Int32Array(0);
@@ -60,15 +67,20 @@ function connect(t: T, port: number, i: number, tIndex: number): Promise<boolean
     const count = counter(i);
     if (t === 'websocket') {
       s.write(
-        `GET /push?t=ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `GET ${target ?? '/push?t=ws'} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
+      let joined = !socketio;
       s.on('data', (b) => {
+        if (!joined) {
+          joined = true;
+          s.write(SOCKETIO_CONNECT);
+        }
         if (!settled && b.includes('$hello')) done(true);
         count(b);
       });
     } else if (t === 'eventsource') {
-      s.write(`GET /push?t=sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+      s.write(`GET ${target ?? '/push?t=sse'} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
       s.on('data', (b) => {
         if (!settled && b.includes('$hello')) done(true);
         count(b);
@@ -115,6 +127,9 @@ function connect(t: T, port: number, i: number, tIndex: number): Promise<boolean
 process.on('message', async (m: any) => {
   if (m.type === 'open') {
     counts = new Int32Array(m.n);
+    target = m.path;
+    socketio = !!m.socketio;
+    TOKEN = Buffer.from(m.token ?? 'data: ev\n');
     const tIndex = (['websocket', 'eventsource', 'longpoll'] as T[]).indexOf(m.transport);
     const started = now();
     for (let i = 0; i < m.n; i += m.batch) {
@@ -134,6 +149,14 @@ process.on('message', async (m: any) => {
     let min = Infinity;
     for (let i = 0; i < counts.length; i++) min = Math.min(min, counts[i]);
     send({ type: 'status', open, failed, reached, min });
+  } else if (m.type === 'reset') {
+    // Drops every client, so that the next 'open' starts from none (one child serves several servers).
+    for (const s of sockets) s.destroy();
+    sockets.length = 0;
+    open = failed = reached = 0;
+    expect = Infinity;
+    counts = new Int32Array(0);
+    send({ type: 'reset' });
   } else if (m.type === 'close') {
     for (const s of sockets) s.destroy();
     process.exit(0);

@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './sse';
 export * from './frames';
+export * from './timers';

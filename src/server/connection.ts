@@ -1,11 +1,13 @@
 import { PushError } from '../protocol';
-import type { BackplaneEntry } from './backplane';
+import type { Batch } from './batch';
 import type { Connection, TransportName } from './types';
 
 /** What a connection needs from the push server that owns it. */
 export interface ConnectionHost {
   /** Flushes `conn` on the next tick (once per tick however many blocks it got). */
   schedule(conn: BaseConnection): void;
+  /** The root of this tick's batches, shared by every connection so that equal batches are one. */
+  batchRoot(): Batch;
   /** Forgets a connection that ended, for whatever reason. */
   detach(conn: BaseConnection): void;
   /** Publishes a targeted entry to one connection through the backplane. */
@@ -13,10 +15,14 @@ export interface ConnectionHost {
   readonly maxBufferedBytes: number;
 }
 
-/** A live entry that arrived while the connection's handshake was still running. */
-export interface HeldEntry {
-  entry: BackplaneEntry;
-  block: string;
+/** What the endpoints learnt when they admitted a connection (limits, then `authorize`). */
+export interface Admission<User = unknown> {
+  /** What `authorize` returned (`undefined` without it). */
+  user: User;
+  /** `identify(user)`, kept when `authorize` is set, to check the requests that name this connection. */
+  identity?: string;
+  /** Gives the slot under the connection limits back (idempotent); called when the connection ends. */
+  release: () => void;
 }
 
 /**
@@ -25,37 +31,27 @@ export interface HeldEntry {
  */
 export abstract class BaseConnection<User = unknown> implements Connection<User> {
   readonly channels = new Set<string>();
-  /**
-   * While the handshake runs (onJoin, replay), live entries wait here so that nothing published in
-   * the meantime is lost; `null` once the connection is open.
-   */
-  held: HeldEntry[] | null = [];
-  /** Characters in `held`, bounded by `maxBufferedBytes`. */
-  heldBytes = 0;
-  /**
-   * The newest id the client has after its replay. A backplane's live feed may lag behind its
-   * history (Redis), so live entries up to this id can still arrive; they are dropped. Cleared at
-   * the first newer entry, after which every later one is newer too.
-   */
-  floor: string | null = null;
+  readonly user: User;
+  /** `identify(user)` when `authorize` is set, to check the requests that name this connection. */
+  readonly identity: string | undefined;
   closed = false;
-  /** Blocks queued since the last flush. */
-  protected out: string[] = [];
+  /** Blocks queued since the last flush; `null` when none. */
+  protected pending: Batch | null = null;
   /** Already in the host's flush list for this tick. */
   dirty = false;
-  /** Serializes join/leave so that a leave cannot overtake the join before it. */
-  control: Promise<void> = Promise.resolve();
-  /** Gives back this connection's slot under the connection limits; called once, when it is detached. */
-  freeSlot?: () => void;
-  /** `identify(user)`, kept when `authorize` is set, to check the requests that name this connection. */
-  identity?: string;
+  /** Gives back this connection's slot under the connection limits. */
+  private readonly freeSlot: () => void;
 
   constructor(
     protected readonly host: ConnectionHost,
     readonly id: string,
     readonly transport: TransportName,
-    readonly user: User,
-  ) {}
+    admission: Admission<User>,
+  ) {
+    this.user = admission.user;
+    this.identity = admission.identity;
+    this.freeSlot = admission.release;
+  }
 
   send(event: string, data: unknown): Promise<void> {
     if (this.closed) {
@@ -67,23 +63,17 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.host.detach(this);
-    void this.end(false);
+    if (this.ended()) void this.end(false);
   }
 
   /** Ends the connection because the whole push server closes; resolves once its socket is released. */
   shutdown(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.closed = true;
-    this.host.detach(this);
-    return this.end(true);
+    return this.ended() ? this.end(true) : Promise.resolve();
   }
 
   /** Queues one encoded block for the next flush. */
   push(block: string): void {
-    this.out.push(block);
+    this.pending = (this.pending ?? this.host.batchRoot()).then(block);
     if (!this.dirty) {
       this.dirty = true;
       this.host.schedule(this);
@@ -92,9 +82,19 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
 
   /** Called when the transport ended by itself (socket closed, session expired). */
   protected gone(): void {
-    if (this.closed) return;
+    this.ended();
+  }
+
+  /**
+   * Marks the connection closed, forgets it and gives its slot back: `false` when it had already
+   * ended, so each way out (close, shutdown, the peer going, a refusal) runs this once.
+   */
+  protected ended(): boolean {
+    if (this.closed) return false;
     this.closed = true;
     this.host.detach(this);
+    this.freeSlot();
+    return true;
   }
 
   /** Writes what was queued this tick. */
@@ -116,7 +116,7 @@ export abstract class StreamConnection<User = unknown> extends BaseConnection<Us
   flush(): void {
     this.dirty = false;
     if (this.closed) {
-      this.out.length = 0;
+      this.pending = null;
       return;
     }
     this.write();
@@ -133,7 +133,7 @@ export abstract class StreamConnection<User = unknown> extends BaseConnection<Us
     this.kill();
   }
 
-  /** Writes the blocks queued in `out`, if any. */
+  /** Writes the blocks in `pending`, if any, and clears it. */
   protected abstract write(): void;
   /** Bytes written but not yet passed on to the peer. */
   protected abstract waiting(): number;

@@ -1,16 +1,13 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import { Q, T } from '../protocol';
-import type { BaseConnection, ConnectionHost } from './connection';
+import { Q } from '../protocol';
+import type { Admission, BaseConnection, ConnectionHost } from './connection';
+import { messageOf } from './errors';
 import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } from './http';
-import { newConnectionId } from './ids';
-import { LpConnection } from './lp-connection';
 import type { ResolvedOptions } from './options';
 import { ConnectionLimits, LIMIT_RETRY_AFTER, type Refusal } from './limits';
 import { corsHeaders, preflightHeaders } from './origins';
-import { SseConnection } from './sse-connection';
-import { WsConnection } from './ws-connection';
+import { SERVER_TRANSPORTS, type ServerTransport, type TransportContext, type TransportEndpoint } from './transports';
 
 type Conn = BaseConnection<any>;
 
@@ -26,17 +23,23 @@ export interface EndpointHost extends ConnectionHost {
   receive(c: Conn, text: string): void;
 }
 
-type Admission<User> = { user: User } | Refusal;
+type Authorized<User> = { user: User } | Refusal;
 
-/** A new connection that passed the limits and `authorize`. */
-interface Admitted<User> {
-  user: User;
-  identity?: string;
-  /** Gives the slot back under the connection limits; the connection calls it when it ends. */
-  release: () => void;
+/** A transport this server serves, with its handler. */
+interface Served {
+  transport: ServerTransport;
+  endpoint: TransportEndpoint;
 }
 
 const LIMITED = { 'Retry-After': LIMIT_RETRY_AFTER };
+
+/** The transport that takes upgrades, named when none is enabled. */
+const UPGRADER = SERVER_TRANSPORTS.find((t) => t.upgrades)!;
+
+/** The answer to a GET that names no transport. */
+const NO_TRANSPORT = `no transport: use ${SERVER_TRANSPORTS.filter((t) => !t.upgrades)
+  .map((t) => 't=' + t.tag)
+  .join(', ')} or a WebSocket upgrade`;
 
 /** The resume point: the header wins, since a native EventSource keeps the first URL on its reconnects. */
 function lastEventIdOf(req: IncomingMessage, q: URLSearchParams): string | undefined {
@@ -45,30 +48,48 @@ function lastEventIdOf(req: IncomingMessage, q: URLSearchParams): string | undef
   return id || undefined;
 }
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : typeof err === 'string' ? err : '');
-
 /**
  * The HTTP side: turns requests and upgrades for the push path into connections (after the origin
  * and `authorize` checks), long-polls and sends, and answers everything else with a status and a reason.
  */
-export class Endpoints<User> {
-  private readonly wss: WebSocketServer | null;
+export class Endpoints<User> implements TransportContext<User> {
   private readonly limits: ConnectionLimits;
+  /** The enabled transports by `t=` tag. */
+  private readonly byTag = new Map<string, Served>();
+  /** The enabled transports that claim a GET without `t=`, and the one that takes upgrades. */
+  private readonly claimers: Served[] = [];
+  private readonly upgrader: Served | undefined;
 
   constructor(
     private readonly hub: EndpointHost,
-    private readonly o: ResolvedOptions<User>,
+    readonly options: ResolvedOptions<User>,
   ) {
-    this.wss = o.websocket
-      ? new WebSocketServer({
-          noServer: true,
-          clientTracking: false,
-          maxPayload: o.maxMessageSize,
-          // Compression costs CPU per connection and opens the door to compression bombs.
-          perMessageDeflate: false,
-        })
-      : null;
-    this.limits = new ConnectionLimits(o.maxConnections, o.maxConnectionsPerIp);
+    this.limits = new ConnectionLimits(options.maxConnections, options.maxConnectionsPerIp);
+    let upgrader: Served | undefined;
+    for (const transport of SERVER_TRANSPORTS) {
+      if (!options.transports.has(transport.name)) continue;
+      const served = { transport, endpoint: transport.endpoint<User>(this) };
+      this.byTag.set(transport.tag, served);
+      if (transport.claims) this.claimers.push(served);
+      if (transport.upgrades) upgrader ??= served;
+    }
+    this.upgrader = upgrader;
+  }
+
+  get host(): ConnectionHost {
+    return this.hub;
+  }
+
+  get closed(): boolean {
+    return this.hub.closed;
+  }
+
+  find(id: string): Conn | undefined {
+    return this.hub.find(id);
+  }
+
+  receive(conn: Conn, text: string): void {
+    this.hub.receive(conn, text);
   }
 
   /** Connections counted under the limits now. */
@@ -76,10 +97,8 @@ export class Endpoints<User> {
     return this.limits.size;
   }
 
-  private readonly receiveWs = (c: Conn, text: string): void => this.hub.receive(c, text);
-
-  private async authorize(req: IncomingMessage, conn?: Conn): Promise<Admission<User>> {
-    const fn = this.o.authorize;
+  private async authorize(req: IncomingMessage, conn?: Conn): Promise<Authorized<User>> {
+    const fn = this.options.authorize;
     if (!fn) return { user: undefined as User };
     try {
       const user = await fn(req, conn);
@@ -95,9 +114,9 @@ export class Endpoints<User> {
 
   private clientIp(req: IncomingMessage): string {
     try {
-      return String(this.o.clientIp(req));
+      return String(this.options.clientIp(req));
     } catch (err) {
-      this.o.onError(err);
+      this.options.onError(err);
       return req.socket.remoteAddress ?? '';
     }
   }
@@ -107,10 +126,10 @@ export class Endpoints<User> {
    * refused without running `authorize`), then `authorize`. On refusal it answers through `refuse`
    * and resolves `null`.
    */
-  private async admit(
+  async admit(
     req: IncomingMessage,
     refuse: (status: number, reason: string, headers?: Record<string, string>) => void,
-  ): Promise<Admitted<User> | null> {
+  ): Promise<Admission<User> | null> {
     const slot = this.limits.take(this.clientIp(req));
     if (typeof slot !== 'function') {
       refuse(slot.status, slot.reason, LIMITED);
@@ -120,7 +139,7 @@ export class Endpoints<User> {
       const a = await this.authorize(req);
       if ('status' in a) refuse(a.status, a.reason);
       else if (this.hub.closed) refuse(503, 'server closing');
-      else return { user: a.user, identity: this.o.authorize ? String(this.o.identify(a.user)) : undefined, release: slot };
+      else return { user: a.user, identity: this.options.authorize ? String(this.options.identify(a.user)) : undefined, release: slot };
     } catch (err) {
       slot();
       throw err;
@@ -133,18 +152,18 @@ export class Endpoints<User> {
    * With `authorize` set, a request that names an existing connection (a poll, a send) must pass it
    * too, as the same identity: `null` when it does, else the refusal.
    */
-  private async recheck(req: IncomingMessage, c: Conn): Promise<Refusal | null> {
+  async recheck(req: IncomingMessage, c: Conn): Promise<Refusal | null> {
     const a = await this.authorize(req, c);
     if ('status' in a) return a;
-    return String(this.o.identify(a.user)) === c.identity ? null : { status: 403, reason: 'connection belongs to another identity' };
+    return String(this.options.identify(a.user)) === c.identity ? null : { status: 403, reason: 'connection belongs to another identity' };
   }
 
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.hub.closed) return false;
     const target = splitTarget(req.url);
-    if (!target || target.pathname !== this.o.path) return false;
+    if (!target || target.pathname !== this.options.path) return false;
     const fail = (err: unknown): void => {
-      this.o.onError(err);
+      this.options.onError(err);
       if (!res.headersSent) reply(res, 500, 'internal error');
       else res.destroy();
     };
@@ -158,7 +177,7 @@ export class Endpoints<User> {
   }
 
   private route(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> | void {
-    const o = this.o;
+    const o = this.options;
     if (o.origin) {
       const verdict = o.origin(req);
       if (verdict === 'refused') return reply(res, 403, 'origin not allowed');
@@ -175,57 +194,31 @@ export class Endpoints<User> {
     if (req.method === 'DELETE') return this.remove(req, res, q.get(Q.connection));
     if (req.method !== 'GET') return reply(res, 405, 'method not allowed', { Allow: 'GET, POST, DELETE' });
     const t = q.get(Q.transport);
-    if (t === T.longpoll) {
-      if (!o.longpoll) return reply(res, 404, 'long-poll transport not enabled');
-      const cid = q.get(Q.connection);
-      if (cid !== null) return this.poll(req, res, cid, q.get(Q.ack));
-      return this.connectHttp(req, res, q, (user) => new LpConnection(this.hub, newConnectionId(), user, res, o));
-    }
-    if (t === T.eventsource || (t === null && /text\/event-stream/i.test(req.headers.accept ?? ''))) {
-      if (!o.eventsource) return reply(res, 404, 'eventsource transport not enabled');
-      return this.connectHttp(req, res, q, (user) => new SseConnection(this.hub, newConnectionId(), user, req, res, o.retryMs));
-    }
-    if (t === T.websocket) {
-      if (!o.websocket) return reply(res, 404, 'websocket transport not enabled');
-      return reply(res, 426, 'WebSocket upgrade required', { Upgrade: 'websocket', Connection: 'Upgrade' });
-    }
-    return reply(res, 400, t === null ? 'no transport: use t=sse, t=lp or a WebSocket upgrade' : 'unknown transport');
+    const transport = t === null ? SERVER_TRANSPORTS.find((x) => x.claims?.(req)) : SERVER_TRANSPORTS.find((x) => x.tag === t);
+    if (!transport) return reply(res, 400, t === null ? NO_TRANSPORT : 'unknown transport');
+    const served = this.byTag.get(transport.tag);
+    if (!served?.endpoint.request) return reply(res, 404, `${transport.label} transport not enabled`);
+    return served.endpoint.request(req, res, q);
   }
 
-  /** A new SSE or long-poll connection: admitted, then made by `make` and opened. */
-  private async connectHttp(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, make: (user: User) => Conn): Promise<void> {
+  /** A new connection on a plain request: admitted, then made by `make` and opened. */
+  async connect(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, make: (admission: Admission<User>) => Conn): Promise<void> {
     const a = await this.admit(req, (status, reason, headers) => reply(res, status, reason, headers));
     if (!a) return;
     if (req.socket.destroyed) return a.release();
-    return this.start(make(a.user), a, req, q);
+    return this.start(make(a), req, q);
   }
 
-  /** Opens an admitted connection: it keeps the identity later requests are checked against, and gives its slot back when it ends. */
-  private start(c: Conn, a: Admitted<User>, req: IncomingMessage, q: URLSearchParams): Promise<void> {
-    c.identity = a.identity;
-    c.freeSlot = a.release;
+  /** Runs the handshake of an admitted connection. */
+  start(c: Conn, req: IncomingMessage, q: URLSearchParams): Promise<void> {
     return this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
-  }
-
-  private async poll(req: IncomingMessage, res: ServerResponse, cid: string, ack: string | null): Promise<void> {
-    const c = this.hub.find(cid);
-    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
-    if (!(c instanceof LpConnection)) return reply(res, 400, 'not a long-poll connection');
-    if (ack === null || !/^\d{1,15}$/.test(ack)) return reply(res, 400, 'ack must be a non-negative integer');
-    if (this.o.authorize) {
-      const refused = await this.recheck(req, c);
-      if (refused) return reply(res, refused.status, refused.reason);
-      if (c.closed) return reply(res, 404, 'unknown or expired connection');
-      if (req.socket.destroyed) return;
-    }
-    c.onPoll(res, +ack);
   }
 
   /** Handles `DELETE ?cid=..`: a long-poll client that stops says so, since between polls nothing else shows it. */
   private async remove(req: IncomingMessage, res: ServerResponse, cid: string | null): Promise<void> {
     const c = cid ? this.hub.find(cid) : undefined;
     if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
-    if (this.o.authorize) {
+    if (this.options.authorize) {
       const refused = await this.recheck(req, c);
       if (refused) return reply(res, refused.status, refused.reason);
     }
@@ -243,13 +236,13 @@ export class Endpoints<User> {
     }
     const claimed = this.hub.find(cid);
     if (!claimed) return refuseBody(res, 404, 'unknown or expired connection');
-    if (this.o.authorize) {
+    if (this.options.authorize) {
       const refused = await this.recheck(req, claimed);
       if (refused) return refuseBody(res, refused.status, refused.reason);
     }
     let text: string;
     try {
-      text = await readBody(req, this.o.maxBodySize);
+      text = await readBody(req, this.options.maxBodySize);
     } catch (err) {
       if (err instanceof BodyError) return refuseBody(res, err.status, err.message);
       throw err;
@@ -268,48 +261,22 @@ export class Endpoints<User> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (this.hub.closed) return false;
     const target = splitTarget(req.url);
-    if (!target || target.pathname !== this.o.path) return false;
-    if (!this.wss) {
-      abortUpgrade(socket, 400, 'websocket transport not enabled');
+    if (!target || target.pathname !== this.options.path) return false;
+    const upgrade = this.upgrader?.endpoint.upgrade;
+    if (!upgrade) {
+      abortUpgrade(socket, 400, `${UPGRADER.label} transport not enabled`);
       return true;
     }
     // Browsers send no preflight for WebSocket, so this is the only guard against other sites' pages.
-    if (this.o.origin?.(req) === 'refused') {
+    if (this.options.origin?.(req) === 'refused') {
       abortUpgrade(socket, 403, 'origin not allowed');
       return true;
     }
-    // Until `ws` takes the socket over, an error on it (a reset while authorize runs) would have no
-    // listener and crash the process.
-    const onError = (): void => void socket.destroy();
-    socket.on('error', onError);
-    this.upgrade(req, socket, head, target.query, onError).catch((err: unknown) => {
-      this.o.onError(err);
-      socket.destroy();
-    });
+    void upgrade(req, socket, head, target.query);
     return true;
   }
 
-  private async upgrade(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    q: URLSearchParams,
-    onError: () => void,
-  ): Promise<void> {
-    const a = await this.admit(req, (status, reason, headers) => abortUpgrade(socket, status, reason, headers));
-    if (!a) return;
-    if (socket.destroyed) return a.release();
-    // `ws` may refuse the handshake itself (a bad key or version) and never call back: the slot
-    // goes back when the socket closes, whoever closes it.
-    socket.once('close', a.release);
-    this.wss!.handleUpgrade(req, socket, head, (ws) => {
-      socket.off('error', onError);
-      if (this.hub.closed) return void ws.terminate();
-      this.start(new WsConnection(this.hub, newConnectionId(), a.user, ws, this.receiveWs), a, req, q).catch(this.o.onError);
-    });
-  }
-
   close(): void {
-    this.wss?.close();
+    for (const { endpoint } of this.byTag.values()) endpoint.close?.();
   }
 }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { BaseConnection, type ConnectionHost } from './connection';
+import { BaseConnection, type Admission, type ConnectionHost } from './connection';
 import { reply } from './http';
 
 const LP_HEADERS = {
@@ -37,17 +37,20 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
   constructor(
     host: ConnectionHost,
     id: string,
-    user: User,
+    admission: Admission<User>,
     /** The request that created the session: it is answered with the hello as soon as there is one. */
     res: ServerResponse,
     private readonly t: LongPollTimings,
   ) {
-    super(host, id, 'longpoll', user);
+    super(host, id, 'longpoll', admission);
     this.poll = res;
     this.watch(res);
   }
 
   push(block: string): void {
+    // `pending` follows the blocks queued since the last answer, so that a body of only those is
+    // built once for every session that got them (./batch.ts).
+    this.pending = (this.pending ?? this.host.batchRoot()).then(block);
     this.queue.push(block);
     this.bytes += block.length;
     if (this.bytes > this.host.maxBufferedBytes) {
@@ -63,7 +66,7 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
 
   flush(): void {
     this.dirty = false;
-    if (this.poll && this.queue.length && !this.closed) this.answer(this.queue.join(''));
+    if (this.poll && this.queue.length && !this.closed) this.answer(this.body());
   }
 
   heartbeat(): void {
@@ -91,7 +94,7 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
     }
     this.poll = res;
     this.watch(res);
-    if (this.queue.length) this.answer(this.queue.join(''));
+    if (this.queue.length) this.answer(this.body());
     else this.timer = setTimeout(() => this.answer(''), this.t.pollTimeout);
   }
 
@@ -109,12 +112,20 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
     });
   }
 
-  private answer(body: string): void {
+  /** What is not acknowledged yet: when that is only what came since the last answer, the shared bytes. */
+  private body(): Buffer {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending && pending.count === this.queue.length) return pending.bytes();
+    return Buffer.from(this.queue.join(''));
+  }
+
+  private answer(body: Buffer | string): void {
     const res = this.poll;
     if (!res) return;
     this.poll = null;
     this.clearTimer();
-    const buf = Buffer.from(body);
+    const buf = typeof body === 'string' ? Buffer.from(body) : body;
     res.writeHead(200, { ...LP_HEADERS, 'Content-Length': buf.length });
     res.end(buf);
     this.idle();
@@ -152,7 +163,7 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
 
   protected end(): Promise<void> {
     // Whatever is queued goes to a held poll; the next poll then gets 404 and the client reconnects.
-    if (this.poll) this.answer(this.queue.join(''));
+    if (this.poll) this.answer(this.body());
     this.release();
     this.queue = [];
     return Promise.resolve();

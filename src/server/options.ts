@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { PushError } from '../protocol';
+import { LONGEST, PushError } from '../protocol';
 import type { Backplane } from './backplane';
 import { memoryBackplane } from './memory-backplane';
 import { originCheck, type OriginVerdict } from './origins';
+import { SERVER_TRANSPORTS } from './transports';
 import type { PushServerOptions, TransportName } from './types';
 
 /** Options with every default filled in and every value checked. */
@@ -10,9 +11,8 @@ export interface ResolvedOptions<User> {
   path: string;
   heartbeatMs: number;
   retryMs: number;
-  websocket: boolean;
-  eventsource: boolean;
-  longpoll: boolean;
+  /** The transports served. */
+  transports: ReadonlySet<TransportName>;
   pollTimeout: number;
   sessionTimeout: number;
   maxBodySize: number;
@@ -31,13 +31,13 @@ export interface ResolvedOptions<User> {
   onError: (error: unknown) => void;
 }
 
-const TRANSPORTS: readonly TransportName[] = ['websocket', 'eventsource', 'longpoll'];
+const TRANSPORTS: readonly TransportName[] = SERVER_TRANSPORTS.map((t) => t.name);
 
 function num(name: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   // Timers above 2^31-1 ms fire at once in Node, so they are refused rather than misbehaving.
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 0x7fffffff) {
-    throw new PushError('BAD_OPTION', `${name} must be an integer from ${min} to ${0x7fffffff}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > LONGEST) {
+    throw new PushError('BAD_OPTION', `${name} must be an integer from ${min} to ${LONGEST}`);
   }
   return value;
 }
@@ -45,7 +45,7 @@ function num(name: string, value: number | undefined, fallback: number, min: num
 /** A connection limit: a positive integer, or `Infinity` for none. */
 function limit(name: string, value: number | undefined, fallback: number): number {
   if (value === Infinity) return value;
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= 0x7fffffff)) {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= LONGEST)) {
     throw new PushError('BAD_OPTION', `${name} must be a positive integer or Infinity`);
   }
   return value ?? fallback;
@@ -59,7 +59,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
   }
   const transports = o.transports ?? TRANSPORTS;
   if (!Array.isArray(transports) || transports.some((t) => !TRANSPORTS.includes(t))) {
-    throw new PushError('BAD_OPTION', 'transports must list websocket, eventsource or longpoll');
+    throw new PushError('BAD_OPTION', `transports must list ${TRANSPORTS.slice(0, -1).join(', ')} or ${TRANSPORTS.at(-1)}`);
   }
   for (const f of ['authorize', 'identify', 'clientIp', 'onJoin', 'onError'] as const) {
     if (o[f] !== undefined && typeof o[f] !== 'function') throw new PushError('BAD_OPTION', f + ' must be a function');
@@ -69,11 +69,9 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
     path,
     heartbeatMs: num('heartbeatMs', o.heartbeatMs, 15_000, 1),
     retryMs: num('retryMs', o.retryMs, 500, 0),
-    websocket: transports.includes('websocket'),
-    eventsource: transports.includes('eventsource'),
-    longpoll: transports.includes('longpoll'),
+    transports: new Set(transports),
     pollTimeout,
-    sessionTimeout: num('sessionTimeout', o.sessionTimeout, Math.min(2 * pollTimeout + 5000, 0x7fffffff), 1),
+    sessionTimeout: num('sessionTimeout', o.sessionTimeout, Math.min(2 * pollTimeout + 5000, LONGEST), 1),
     maxBodySize: num('maxBodySize', o.maxBodySize, 65_536, 1),
     maxMessageSize: num('maxMessageSize', o.maxMessageSize, 65_536, 1),
     maxBufferedBytes: num('maxBufferedBytes', o.maxBufferedBytes, 16 * 1024 * 1024, 1),

@@ -1,4 +1,4 @@
-import { PushError } from '../protocol';
+import { LONGEST, PushError } from '../protocol';
 import type { Backplane, BackplaneEntry } from './backplane';
 import {
   cmpId,
@@ -130,7 +130,7 @@ class RedisBackplane implements Backplane {
     this.key = stream;
     this.maxLen = String(posInt('maxLen', o.maxLen, 10_000));
     this.approximate = o.approximate ?? true;
-    this.blockMs = String(posInt('blockMs', o.blockMs, 5000, 0x7fffffff));
+    this.blockMs = String(posInt('blockMs', o.blockMs, 5000, LONGEST));
     this.batch = String(posInt('batch', o.batch, 1000, 100_000));
     let last = 0;
     this.report =

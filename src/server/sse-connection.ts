@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamConnection, type ConnectionHost } from './connection';
+import { StreamConnection, type Admission, type ConnectionHost } from './connection';
 import { HEARTBEAT_BLOCK } from './blocks';
 
 /** Headers that keep proxies from caching, transforming or buffering the stream. */
@@ -19,12 +19,12 @@ export class SseConnection<User = unknown> extends StreamConnection<User> {
   constructor(
     host: ConnectionHost,
     id: string,
-    user: User,
+    admission: Admission<User>,
     req: IncomingMessage,
     private readonly res: ServerResponse,
     retryMs: number,
   ) {
-    super(host, id, 'eventsource', user);
+    super(host, id, 'eventsource', admission);
     // Each flush is one write of a whole batch, so Nagle's delay would only add latency.
     req.socket.setNoDelay(true);
     res.writeHead(200, SSE_HEADERS);
@@ -60,11 +60,12 @@ export class SseConnection<User = unknown> extends StreamConnection<User> {
   }
 
   protected write(): void {
-    const out = this.out;
-    if (out.length === 0) return;
-    this.out = [];
+    const batch = this.pending;
+    if (!batch) return;
+    this.pending = null;
     this.wrote = true;
-    this.res.write(out.length === 1 ? out[0] : out.join(''));
+    // Built once for every connection that got the same blocks this tick.
+    this.res.write(batch.eventSource());
   }
 
   protected end(shutdown: boolean): Promise<void> {

@@ -3,9 +3,10 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Backplane } from './backplane';
 import type { AllowOrigins } from './origins';
+import type { SERVER_TRANSPORTS } from './transports';
 
-/** The transports the server speaks. */
-export type TransportName = 'websocket' | 'eventsource' | 'longpoll';
+/** The transports the server speaks: `'websocket' | 'eventsource' | 'longpoll'`, read from its registry. */
+export type TransportName = (typeof SERVER_TRANSPORTS)[number]['name'];
 
 /** One connected client, as the application sees it. */
 export interface Connection<User = unknown> {

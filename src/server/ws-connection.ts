@@ -1,19 +1,18 @@
+import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import { PushError } from '../protocol';
-import { StreamConnection, type ConnectionHost } from './connection';
+import { StreamConnection, type Admission, type ConnectionHost } from './connection';
 import { HEARTBEAT_BLOCK } from './blocks';
-
-/**
- * Largest frame we build from several blocks, in UTF-16 units (at most 48 KiB of UTF-8). Batching
- * saves per-frame cost; the cap keeps each frame within what a client's `maxMessageSize` accepts.
- * A single larger block still goes out alone.
- */
-const FRAME_CHARS = 16 * 1024;
 
 /** Longest close reason the protocol allows is 123 bytes; ours are ASCII and short anyway. */
 const reason = (text: string): string => (text.length > 120 ? text.slice(0, 120) : text);
 
-/** A connection over a `ws` WebSocket. */
+/**
+ * A connection over a `ws` WebSocket. `ws` reads the socket (messages, pongs, close) and writes the
+ * control frames; our data frames are built once per tick for every connection that gets them
+ * (./batch.ts) and written to the socket as they are. `ws` writes each of its frames whole and at
+ * once (compression is off, so it never queues one), so ours never land inside one of its.
+ */
 export class WsConnection<User = unknown> extends StreamConnection<User> {
   /** Cleared at each heartbeat, set by a pong or any message: a socket that stays silent is dead. */
   private alive = true;
@@ -23,11 +22,13 @@ export class WsConnection<User = unknown> extends StreamConnection<User> {
   constructor(
     host: ConnectionHost,
     id: string,
-    user: User,
+    admission: Admission<User>,
     private readonly ws: WebSocket,
+    /** The socket `ws` took over from the upgrade. */
+    private readonly socket: Duplex,
     onText: (conn: WsConnection<User>, text: string) => void,
   ) {
-    super(host, id, 'websocket', user);
+    super(host, id, 'websocket', admission);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       this.alive = true;
       if (this.closed) return;
@@ -67,27 +68,16 @@ export class WsConnection<User = unknown> extends StreamConnection<User> {
   }
 
   protected write(): void {
-    const out = this.out;
-    const n = out.length;
-    if (n === 0) return;
-    this.out = [];
+    const batch = this.pending;
+    if (!batch) return;
+    this.pending = null;
     this.wrote = true;
-    let frame = out[0];
-    for (let i = 1; i < n; i++) {
-      const b = out[i];
-      if (frame.length + b.length > FRAME_CHARS) {
-        this.ws.send(frame);
-        frame = b;
-      } else frame += b;
-    }
-    this.ws.send(frame);
+    // After a close frame (ours or the peer's) no data frame may follow.
+    if (this.ws.readyState === this.ws.OPEN) this.socket.write(batch.websocket());
   }
 
   private refuse(code: number, why: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.host.detach(this);
-    this.ws.close(code, reason(why));
+    if (this.ended()) this.ws.close(code, reason(why));
   }
 
   protected end(shutdown: boolean): Promise<void> {

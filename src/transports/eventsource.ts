@@ -1,6 +1,6 @@
-import { PushError, type SseEvent, T } from '../protocol';
+import { isBatch, PushError, type SseEvent, T, unbatch } from '../protocol';
 import { httpSender } from './http';
-import { helloCid, type Transport, type TransportDefinition, type TransportFactory, type TransportOptions } from './transport';
+import { helloCid, tooLarge, type Transport, type TransportDefinition, type TransportFactory, type TransportOptions } from './transport';
 
 /**
  * What the SSE transport passes to the `EventSource` constructor beyond the standard
@@ -50,6 +50,12 @@ const create: TransportFactory = (o) => {
         const e: SseEvent = { event: m.type, data: m.data };
         // `lastEventId` outlives the event that set it: an event without an id repeats the last one.
         if (m.lastEventId !== prev && (prev = m.lastEventId)) e.id = prev;
+        // Our server sends a tick's events as one message (after its hello): each keeps its own id.
+        if (cid && isBatch(e)) {
+          const dropped = unbatch(e, o.maxMessageSize, (inner) => es === s && t.onreceive(inner));
+          if (dropped) tooLarge(t, dropped);
+          return;
+        }
         cid ||= helloCid(e);
         t.onreceive(e);
       };

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
-import { decodeFrame, SseParser, type Frame, type Hello } from '../../src/protocol';
+import { decodeFrame, isBatch, SseParser, unbatch, type Frame, type Hello } from '../../src/protocol';
 import { createPushServer } from '../../src/server';
 import type { PushServer, PushServerOptions } from '../../src/server';
 
@@ -65,8 +65,9 @@ export class Inbox {
   retry?: number;
   private parser = new SseParser((e) => {
     if (e.retry !== undefined) this.retry = e.retry;
-    // A block with only `retry:` carries no event.
-    if (e.data || e.id !== undefined) this.frames.push(decodeFrame(e));
+    // A block with only `retry:` carries no event; a batch carries several.
+    if (isBatch(e)) unbatch(e, Infinity, (inner) => this.frames.push(decodeFrame(inner)));
+    else if (e.data || e.id !== undefined) this.frames.push(decodeFrame(e));
   });
 
   feed(text: string): void {

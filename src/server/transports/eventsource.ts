@@ -1,0 +1,19 @@
+import { T } from '../../protocol';
+import { newConnectionId } from '../ids';
+import { SseConnection } from '../sse-connection';
+import type { ServerTransport, TransportContext } from './transport';
+
+/** Server-Sent Events: a GET with `t=sse`, or with none but `Accept: text/event-stream`. */
+export const eventSource: ServerTransport<'eventsource'> = {
+  name: 'eventsource',
+  tag: T.eventsource,
+  label: 'eventsource',
+  claims: (req) => /text\/event-stream/i.test(req.headers.accept ?? ''),
+  endpoint<User>(context: TransportContext<User>) {
+    const retryMs = context.options.retryMs;
+    return {
+      request: (req, res, q) =>
+        context.connect(req, res, q, (admission) => new SseConnection(context.host, newConnectionId(), admission, req, res, retryMs)),
+    };
+  },
+};

@@ -1,0 +1,202 @@
+/**
+ * Issue 15: the server frames each tick's events once and writes the same bytes to every connection
+ * that gets them, and SSE carries a tick's events in one `$batch` message. Real server, real Node
+ * clients, real sockets on 127.0.0.1; what the server writes is observed on its own sockets (each
+ * write still goes through).
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TransportName } from '../src';
+import { PushClient } from '../src/node';
+import { cleanups, listen, shut, until } from './helpers/net';
+import { opened, startPush, take } from './helpers/push';
+
+const cleanup = cleanups();
+afterEach(() => cleanup.run());
+
+const N = 8;
+const K = 40;
+
+/** Records every chunk the server writes to each of its sockets (the write goes on as usual). */
+function recordWrites(server: http.Server) {
+  const writes: { socket: net.Socket; chunk: unknown }[] = [];
+  server.on('connection', (socket: net.Socket) => {
+    const write = socket.write;
+    socket.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+      writes.push({ socket: this, chunk });
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof socket.write;
+  });
+  return writes;
+}
+
+/** The writes that carried events named `name` (any transport's encoding holds `data: <name>\n` or `data: <name>\t`). */
+const carrying = (writes: { socket: net.Socket; chunk: unknown }[], name: string) =>
+  writes.filter((w) => (Buffer.isBuffer(w.chunk) || typeof w.chunk === 'string') && (w.chunk.includes(`data: ${name}\n`) || w.chunk.includes(`data: ${name}\t`)));
+
+async function server() {
+  const s = await startPush({ heartbeatMs: 60_000, pollTimeout: 10_000 });
+  cleanup.add(() => s.stop());
+  return s;
+}
+
+describe.each<TransportName>(['websocket', 'eventsource', 'longpoll'])('one tick of events to %i clients over %s', (transport) => {
+  it('is built once: every connection is written the same Buffer', async () => {
+    const s = await server();
+    const writes = recordWrites(s.server);
+    // A long-poll client's poll is held once the server has seen it (the push server handles it first).
+    let polls = 0;
+    s.server.on('request', (req: http.IncomingMessage) => void (/[?&]ack=[1-9]/.test(req.url ?? '') && polls++));
+    const clients = Array.from({ length: N }, () => s.client({ transports: [transport] }));
+    await Promise.all(clients.map((c) => opened(c)));
+    if (transport === 'longpoll') await until(() => polls >= N, 5000, 'every poll held');
+    const got = clients.map((c) => take(c, K, ['ev']));
+    for (let k = 0; k < K; k++) void s.push.publish('ev', k);
+    for (const events of await Promise.all(got)) expect(events.map((e) => e.data)).toEqual([...Array(K).keys()]);
+
+    const sent = carrying(writes, 'ev');
+    expect(sent.length).toBe(N);
+    expect(new Set(sent.map((w) => w.socket)).size).toBe(N);
+    expect(Buffer.isBuffer(sent[0].chunk)).toBe(true);
+    expect(new Set(sent.map((w) => w.chunk)).size).toBe(1);
+  });
+});
+
+describe('batches follow what each connection may see', () => {
+  it('builds one block per distinct stream: channel members share theirs, the sender of an except event gets its own', async () => {
+    const s = await server();
+    const writes = recordWrites(s.server);
+    const a = Array.from({ length: 3 }, () => s.client({ transports: ['websocket'], channels: ['a'] }));
+    const b = Array.from({ length: 3 }, () => s.client({ transports: ['websocket'], channels: ['b'] }));
+    await Promise.all([...a, ...b].map((c) => opened(c)));
+    const sender = s.push.connections.find((c) => c.channels.has('b'))!;
+    const line = (event: string, data: unknown, channel?: string) => `${event}:${data}:${channel ?? ''}`;
+    const streams = [...a, ...b].map((c) => {
+      const got: string[] = [];
+      c.onAny((event, data, meta) => void got.push(line(event, data, meta.channel)));
+      return got;
+    });
+    for (let k = 0; k < K; k++) {
+      void s.push.publish('ev', k, { channel: 'a' });
+      void s.push.publish('all', k, k === 0 ? { except: sender } : undefined);
+      void s.push.publish('ev', k, { channel: 'b' });
+    }
+    const expected = (ch: string, sender = false) =>
+      [...Array(K).keys()].flatMap((k) => [
+        ...(ch === 'a' ? [line('ev', k, 'a')] : []),
+        ...(k === 0 && sender ? [] : [line('all', k)]),
+        ...(ch === 'b' ? [line('ev', k, 'b')] : []),
+      ]);
+    await until(() => streams.reduce((n, got) => n + got.length, 0) >= 6 * 2 * K - 1, 5000, 'every event');
+    expect(streams.slice(0, 3)).toEqual([expected('a'), expected('a'), expected('a')]);
+    // One of b's clients is the sender: it misses the first `all` (its resume point still passes it).
+    expect(streams.slice(3).map((got) => got.join()).sort()).toEqual([expected('b'), expected('b'), expected('b', true)].map((x) => x.join()).sort());
+
+    const blocks = new Set(carrying(writes, 'all').map((w) => w.chunk));
+    // a's members share one, b's other members one, the sender its own.
+    expect(blocks.size).toBe(3);
+    expect(carrying(writes, 'all').length).toBe(6);
+  });
+});
+
+describe('batched SSE', () => {
+  it('sends a tick of events as one $batch message whose id is the last event id', async () => {
+    const s = await server();
+    const c = s.client({ transports: ['eventsource'] });
+    await opened(c);
+    const ac = new AbortController();
+    cleanup.add(() => ac.abort());
+    const raw = await fetch(`${s.url}?t=sse`, { headers: { Accept: 'text/event-stream' }, signal: ac.signal });
+    const reader = raw.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    /** Reads until `text` holds `what` (bounded: the test's timeout ends a stream that stalls). */
+    const readUntil = async (what: string) => {
+      while (!text.includes(what)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${JSON.stringify(what)}`);
+        text += value;
+      }
+    };
+    await readUntil('$hello');
+    const got = take(c, K, ['ev']);
+    const ids = await Promise.all([...Array(K).keys()].map((k) => s.push.publish('ev', k)));
+    // Each event keeps its own id on the client.
+    expect((await got).map((e) => e.id)).toEqual(ids);
+    const last = `data: data: ${JSON.stringify(K - 1)}\n\n`;
+    await readUntil(last);
+    const batch = text.slice(text.indexOf('\n\n', text.indexOf('$hello')) + 2);
+    expect(batch.startsWith(`id: ${ids[K - 1]}\ndata: $batch\ndata: id: ${ids[0]}\ndata: data: ev\ndata: data: 0\ndata: \ndata: id: ${ids[1]}\n`)).toBe(true);
+    // One message: no blank line before its end.
+    expect(batch.indexOf('\n\n')).toBe(batch.length - 2);
+  });
+
+  it('a drop in the middle of a batch loses it whole, and the resume delivers every event once, in order, each with its id', async () => {
+    const s = await server();
+    // A proxy that cuts the first stream that carries a batch in the middle of that batch.
+    let cut = false;
+    const proxy = net.createServer((down) => {
+      const up = net.connect(s.port, '127.0.0.1');
+      down.pipe(up);
+      up.on('data', (chunk: Buffer) => {
+        if (!cut) {
+          const text = chunk.toString('latin1');
+          const at = text.indexOf('data: $batch');
+          if (at >= 0) {
+            cut = true;
+            const end = text.indexOf('\n\n', at);
+            down.write(chunk.subarray(0, end > at ? at + Math.floor((end - at) / 2) : at + 20));
+            down.destroy();
+            up.destroy();
+            return;
+          }
+        }
+        down.write(chunk);
+      });
+      const close = () => (down.destroy(), up.destroy());
+      up.on('error', close).on('close', close);
+      down.on('error', close).on('close', close);
+    });
+    const port = await listen(proxy as unknown as http.Server);
+    cleanup.add(() => new Promise((r) => proxy.close(r)));
+    const c = new PushClient(`http://127.0.0.1:${port}/push`, { transports: ['eventsource'], reconnect: { minDelay: 5, maxDelay: 20 } });
+    cleanup.add(() => c.close());
+    const got: { n: number; id?: string }[] = [];
+    c.on('n', (n: number, meta) => void got.push({ n, id: meta.id }));
+    const before: number[] = [];
+    c.lifecycle.on('reconnecting', () => void before.push(got.length));
+    await opened(c);
+
+    const ids = [await s.push.publish('n', 0)];
+    await until(() => got.length === 1, 5000, 'the first event');
+    // One tick: one batch, which the proxy cuts in its middle.
+    ids.push(...(await Promise.all([...Array(50).keys()].map((k) => s.push.publish('n', 1 + k)))));
+    await until(() => before.length > 0, 5000, 'the drop');
+    ids.push(...(await Promise.all([...Array(50).keys()].map((k) => s.push.publish('n', 51 + k)))));
+    await until(() => got.length >= 101, 10_000, `all events (got ${got.length})`);
+
+    expect(cut).toBe(true);
+    // Nothing of the cut batch was delivered before the drop: a batch arrives whole or not at all.
+    expect(before[0]).toBe(1);
+    expect(got.map((e) => e.n)).toEqual([...Array(101).keys()]);
+    expect(got.map((e) => e.id)).toEqual(ids);
+    expect(c.lastEventId).toBe(ids[100]);
+  });
+
+  it('a plain SSE server is read as before: a message that looks like a batch is one message when no hello came', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('id: 7\ndata: $batch\ndata: id: 1\ndata: data: x\n\n');
+      res.write('id: 8\ndata: plain\n\n');
+    });
+    const port = await listen(server);
+    cleanup.add(() => shut(server));
+    const c = new PushClient({ eventsource: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 10, maxDelay: 50 } });
+    cleanup.add(() => c.close());
+    const events = await take(c, 2, ['message']);
+    expect(events.map((e) => [e.data, e.id])).toEqual([
+      ['$batch\nid: 1\ndata: x', '7'],
+      ['plain', '8'],
+    ]);
+  });
+});
