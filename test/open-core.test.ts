@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PushClient, PushError, webSocket, type Transport, type TransportDefinition } from '../src/core';
-import { SseParser, T } from '../src/protocol';
+import { PushClient, PushError, webSocket, type SseEvent, type Transport, type TransportDefinition } from '../src/core';
+import { SseParser, T, isBatch, unbatch } from '../src/protocol';
 import { cleanups, sleep, until } from './helpers/net';
 import { startProxiedPush, startPush, take } from './helpers/push';
 
@@ -30,7 +30,9 @@ const httpStream: TransportDefinition = {
         (async () => {
           const res = await fetch(options.url, { signal: abort.signal });
           if (!res.ok || !res.body) throw new PushError('TRANSPORT_FAILED', `http stream: HTTP ${res.status}`);
-          const parser = new SseParser((e) => !stopped && transport.onreceive(e), undefined, options.maxMessageSize);
+          const deliver = (e: SseEvent) => !stopped && transport.onreceive(e);
+          // Our server sends a tick's events as one `$batch` message: each inside keeps its own id.
+          const parser = new SseParser((e) => (isBatch(e) ? unbatch(e, options.maxMessageSize, deliver) : deliver(e)), undefined, options.maxMessageSize);
           const decoder = new TextDecoder();
           const reader = res.body.getReader();
           for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parser.push(decoder.decode(chunk.value, { stream: true }));
