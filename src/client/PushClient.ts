@@ -457,7 +457,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
           connectPass();
         },
         reconnectNow: () => retryTimer && connectPass(),
-        transmit: (text) => open!.send(text),
+        transmit: (text) => (open ? open.send(text) : Promise.reject(fail('SEND_FAILED', 'not connected'))),
         inject: receive,
         status: () => status,
         subscribe: (handler) => on(STATUS, handler),
