@@ -5,8 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PushClient, PushError, webSocket, type SseEvent, type Transport, type TransportDefinition } from '../src/core';
-import { SseParser, T, isBatch, unbatch } from '../src/protocol';
+import { PushClient, PushError, SseParser, TRANSPORT_TAGS, isBatch, unbatch, webSocket, type SseEvent, type Transport, type TransportDefinition } from '../src/core';
 import { cleanups, sleep, until } from './helpers/net';
 import { startProxiedPush, startPush, take } from './helpers/push';
 
@@ -20,7 +19,7 @@ afterEach(() => cleanup.run());
  */
 const httpStream: TransportDefinition = {
   name: 'httpstream',
-  tag: T.eventsource,
+  tag: TRANSPORT_TAGS.eventsource,
   scheme: 'http',
   create(options) {
     const abort = new AbortController();
