@@ -110,6 +110,8 @@ export default defineConfig([
       banner,
       sourcemap: true,
       generatedCode: 'es2015' as const,
+      // A script tag is one file: tab sharing, loaded with import() by the modules, comes inline.
+      inlineDynamicImports: true,
     },
   })),
 ]);
