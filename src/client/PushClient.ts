@@ -441,8 +441,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       sharing = new Promise<void>((resolve) => (decided = resolve));
       seam = {
         name,
-        transports: resolved.transports,
-        use(list) {
+        client: this,
+        use(list = resolved.transports) {
           // A follower's transport has no URL of its own: it carries the resume point and channels in the first one's.
           for (const transport of list) resolved.urls[transport.name] ??= resolved.urls[resolved.transports[0].name];
           transports = list;
@@ -459,10 +459,6 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         reconnectNow: () => retryTimer && connectPass(),
         transmit: (text) => (open ? open.send(text) : Promise.reject(fail('SEND_FAILED', 'not connected'))),
         inject: receive,
-        status: () => status,
-        subscribe: (handler) => on(STATUS, handler),
-        channels: () => channels.joined,
-        lastEventId: resume.get,
         setShare(share) {
           shareStatus = share;
           setState(status.state, status.error);

@@ -1,6 +1,7 @@
 import { ACK, HELLO, JOIN, LEAVE, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
 import { tabTransport, type TabMessage } from '../transports/tab';
 import type { TransportDefinition } from '../transports/transport';
+import type { PushClient } from './PushClient';
 import type { Status } from './state';
 
 /**
@@ -10,21 +11,16 @@ import type { Status } from './state';
 export interface ShareSeam {
   /** The group's name: its Web Lock's and its `BroadcastChannel`'s. */
   readonly name: string;
-  /** Connect over these transports from now on (the tab's leader, or the real ones), at once. */
-  use(transports: TransportDefinition[]): void;
-  /** The real transports, from the options. */
-  readonly transports: TransportDefinition[];
+  /** The client itself: its status, channels and resume point are this tab's. */
+  readonly client: PushClient<any, any>;
+  /** Connect over these transports from now on (the tab's leader), or the real ones without any, at once. */
+  use(transports?: TransportDefinition[]): void;
   /** Waiting out a backoff: go now (the leader's connection is up again). */
   reconnectNow(): void;
   /** Sends text over the open connection. */
   transmit(text: string): Promise<void>;
   /** Hands the client an event as if its connection had delivered it. */
   inject(e: SseEvent): void;
-  status(): Status;
-  subscribe(fn: (s: Status) => void): () => void;
-  /** The channels this tab's app joined. */
-  channels(): Iterable<string>;
-  lastEventId(): string | undefined;
   /** Tells the app whether this tab leads and how many tabs share. */
   setShare(share: Status['share']): void;
 
@@ -113,7 +109,7 @@ export function joinGroup(seam: ShareSeam): () => void {
     if (wasOpen) post({ kind: 'up', tabs: followers.size + 1 });
   };
   const heldByOthers = (channel: string, except?: string) =>
-    [...seam.channels()].includes(channel) || [...followers].some(([tab, set]) => tab !== except && set.has(channel));
+    seam.client.channels.includes(channel) || [...followers].some(([tab, set]) => tab !== except && set.has(channel));
 
   /** Sends a follower's (or a leaving follower's) join or leave with a request number of ours. */
   const forward = (tab: string, r: number, channel: string, join: boolean) => {
@@ -139,13 +135,13 @@ export function joinGroup(seam: ShareSeam): () => void {
     for (const ch of channels) if (!heldByOthers(ch)) void forward('', 0, ch, true);
     flush();
     const from = lastEventId === undefined ? replay.length : replay.findIndex((e) => e.id === lastEventId) + 1;
-    const resumed = lastEventId === undefined || lastEventId === seam.lastEventId() || from > 0;
+    const resumed = lastEventId === undefined || lastEventId === seam.client.lastEventId || from > 0;
     followers.set(tab, channels);
     post({
       kind: 'events',
       to: tab,
       name: transportName,
-      events: [helloEvent({ ...hello!, cid: 'tab', replay: resumed, last: seam.lastEventId(), refused: undefined }), ...(from > 0 ? replay.slice(from) : [])],
+      events: [helloEvent({ ...hello!, cid: 'tab', replay: resumed, last: seam.client.lastEventId, refused: undefined }), ...(from > 0 ? replay.slice(from) : [])],
     });
     count();
   };
@@ -160,7 +156,7 @@ export function joinGroup(seam: ShareSeam): () => void {
 
   const onFollowerMessage = (message: TabMessage) => {
     if (message.kind === 'attach') {
-      seam.status().state === 'open' && hello ? answerAttach(message.tab, message.url) : waiting.set(message.tab, message.url);
+      seam.client.status.state === 'open' && hello ? answerAttach(message.tab, message.url) : waiting.set(message.tab, message.url);
     } else if (message.kind === 'detach') {
       detach(message.tab);
     } else if (message.kind === 'send') {
@@ -196,7 +192,7 @@ export function joinGroup(seam: ShareSeam): () => void {
       return true;
     };
     seam.otherChannels = () => new Set([...followers.values()].flatMap((set) => [...set]));
-    unsubscribe = seam.subscribe((status) => {
+    unsubscribe = seam.client.subscribe((status) => {
       const open = status.state === 'open';
       if (open && (!wasOpen || status.transport !== transportName)) {
         const changed = wasOpen;
@@ -204,7 +200,7 @@ export function joinGroup(seam: ShareSeam): () => void {
         wasOpen = true;
         flush();
         // An upgrade: attached followers learn the new transport from a hello.
-        if (changed) post({ kind: 'events', name: transportName, events: [helloEvent({ ...hello!, cid: 'tab', replay: true, last: seam.lastEventId(), refused: undefined })] });
+        if (changed) post({ kind: 'events', name: transportName, events: [helloEvent({ ...hello!, cid: 'tab', replay: true, last: seam.client.lastEventId, refused: undefined })] });
         else post({ kind: 'up', tabs: followers.size + 1 });
         waiting.forEach((url, tab) => answerAttach(tab, url));
         waiting.clear();
@@ -215,7 +211,7 @@ export function joinGroup(seam: ShareSeam): () => void {
         post({ kind: 'down', reason: status.error?.message || status.state });
       }
     });
-    seam.use(seam.transports);
+    seam.use();
   };
 
   const locks = navigator.locks;
