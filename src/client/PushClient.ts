@@ -1,6 +1,7 @@
 import mitt, { type Emitter } from 'mitt';
 import { ACK, HEARTBEAT, HELLO, JOIN, LEAVE, PushError, T, decodeFrame, isChannelName, isEventName, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
 import { eventSource } from '../transports/eventsource';
+import { Handover } from '../transports/handover';
 import { longPoll } from '../transports/longpoll';
 import type { Transport, TransportName } from '../transports/transport';
 import { webSocket } from '../transports/websocket';
@@ -132,6 +133,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let hbTimer: ReturnType<typeof setTimeout> | undefined;
     let upTimer: ReturnType<typeof setTimeout> | undefined;
     let unwatch: (() => void) | undefined;
+    /** An EventSource reconnecting by itself after a plain server's `retry:`, for the next SSE attempt to take over. */
+    const handover = new Handover();
 
     /**
      * Runs the app's code (a handler, a lifecycle listener of `k`): if it throws, that is reported and
@@ -218,7 +221,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       q.set('t', T[n]);
       if (last !== undefined) q.set('lastEventId', last);
       for (const c of chans) q.append('ch', c);
-      const tr = TRANSPORTS[n]({ ...o, url: u.href, headers, names: () => [...fns.keys()].filter(isEventName) });
+      const tr = TRANSPORTS[n]({ ...o, url: u.href, headers, names: () => [...fns.keys()].filter(isEventName), handover });
       const done = () => (clearTimeout(timer), trying.delete(tr));
       const timer = setTimeout(() => {
         if (done()) tr.stop(), no(fail('TRANSPORT_FAILED', `${n}: no message within ${o.connectTimeout} ms`));
@@ -289,6 +292,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       retryTimer = undefined;
       t?.stop();
       t = undefined;
+      handover.close();
       name = null;
       unwatch?.();
       const err = fail('CLOSED', 'client closed', e);

@@ -1,4 +1,5 @@
-import { PushError, type SseEvent, T } from '../protocol';
+import { PushError, Q, type SseEvent, T } from '../protocol';
+import { Held } from './handover';
 import { httpSender } from './http';
 import { helloCid, type Transport, type TransportDefinition, type TransportFactory, type TransportOptions } from './transport';
 
@@ -17,34 +18,60 @@ export interface EventSourceLike {
   onmessage: ((m: MessageEvent) => void) | null;
   onerror: ((e: Event) => void) | null;
   addEventListener(type: string, fn: (m: MessageEvent) => void): void;
+  /** 0 connecting (or reconnecting by itself), 1 open, 2 closed. */
+  readonly readyState: number;
   close(): void;
 }
 
 /** A class that makes one: the runtime's `EventSource`, {@link FetchEventSource}, or a polyfill. */
 export type EventSourceClass = new (url: string, init?: EventSourceInitPlus) => EventSourceLike;
 
+const CONNECTING = 0;
+
 /**
  * Server-Sent Events over the runtime's `EventSource`, or the one given in the options (for headers
  * and HTTP status codes in a browser, pass {@link FetchEventSource}; the Node entry does so itself).
- * The native auto-reconnect is never used: any error ends the attempt and the client owns reconnects.
- * An error event may carry a `PushError` as `error` (FetchEventSource does: 401, Retry-After).
+ *
+ * The client owns reconnects, but a plain server's `retry:` must be honoured, and most EventSources
+ * hide it. So an error ends the attempt at once, except where the EventSource is reconnecting by
+ * itself (`readyState` CONNECTING) on a plain stream that had opened, and does not say why it failed
+ * (a native one, the `eventsource` package, event-source-polyfill): it is left in the client's
+ * {@link Handover}, and the next attempt takes it over, so the next request goes when the server
+ * asked, with `Last-Event-ID`. An EventSource that says why, with a `PushError` as `error`
+ * (FetchEventSource: a 401, a Retry-After, or on a plain stream the server's `retry:` as
+ * `retryAfter`), is closed and the client waits as long as that error says.
  */
 const create: TransportFactory = (o) => {
+  let held: Held | undefined;
   let es: EventSourceLike | undefined;
   let cid: string | undefined;
   let prev = '';
   const sender = httpSender(o, () => cid);
   const stop = () => {
     es?.close();
-    es = undefined;
+    es = held = undefined;
     sender.stop();
   };
   const t = {
     connect() {
-      const ES: EventSourceClass | undefined = o.EventSource || globalThis.EventSource;
-      if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
-      const init: EventSourceInitPlus = { ...o, report: (e) => t.onerror(e) };
-      const s = (es = new ES(o.url, init));
+      held = o.handover?.take();
+      if (!held) {
+        const ES: EventSourceClass | undefined = o.EventSource || globalThis.EventSource;
+        if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
+        // The client resumes with the id in the query (our server); a plain server reads Last-Event-ID,
+        // which an EventSource that takes headers sends as well.
+        const last = new URL(o.url).searchParams.get(Q.lastEventId);
+        const headers = last === null ? o.headers : { ...o.headers, 'Last-Event-ID': last };
+        const init: EventSourceInitPlus = { ...o, headers, report: (e) => t.onerror(e) };
+        try {
+          held = new Held(new ES(o.url, init), last || '');
+        } catch (cause) {
+          return t.onclose(new PushError('TRANSPORT_FAILED', 'EventSource threw', { cause }));
+        }
+      }
+      const h = held;
+      const s = (es = h.source);
+      prev = h.lastEventId;
       const on = (m: MessageEvent) => {
         if (es !== s) return;
         const e: SseEvent = { event: m.type, data: m.data };
@@ -53,24 +80,43 @@ const create: TransportFactory = (o) => {
         cid ||= helloCid(e);
         t.onreceive(e);
       };
-      s.onmessage = on;
-      // Named events need a listener each. Taken a microtask later, so that handlers added just after
-      // `new PushClient()` (which connects at once) are listened to; nothing arrives before then.
-      queueMicrotask(() => {
-        for (const n of o.names?.() || []) if (n !== 'message') s.addEventListener(n, on);
-      });
-      s.onerror = (ev) => {
+      const error = (ev: Event) => {
         if (es !== s) return;
-        stop();
         const err = (ev as { error?: unknown }).error;
-        t.onclose(err instanceof PushError ? err : new PushError('TRANSPORT_FAILED', 'EventSource error'));
+        if (!(err instanceof PushError) && s.readyState === CONNECTING && h.opened && !cid && o.handover) {
+          // Reconnecting by itself after the plain server's `retry:`: the next attempt takes it over.
+          h.lastEventId = prev;
+          es = held = undefined;
+          o.handover.park(h);
+          sender.stop();
+          return t.onclose(new PushError('TRANSPORT_FAILED', 'EventSource reconnecting'));
+        }
+        stop();
+        t.onclose(err instanceof PushError ? ownRetry(err, cid) : new PushError('TRANSPORT_FAILED', 'EventSource error'));
       };
+      // Named events need a listener each. Taken a microtask later, so that handlers added just after
+      // `new PushClient()` (which connects at once) are listened to; nothing arrives before then
+      // (what an EventSource taken over delivered meanwhile is handed over then too).
+      queueMicrotask(() => {
+        if (es !== s) return;
+        for (const n of o.names?.() || []) if (n !== 'message') h.listen(n);
+        h.hold({ message: on, error });
+      });
     },
     send: (text: string) => (cid ? sender.send(text) : Promise.reject(new PushError('SEND_UNSUPPORTED', 'this SSE server takes no sends'))),
     stop,
   } as Transport;
   return t;
 };
+
+/**
+ * A push-client server's `retry:` is in its hello too, where the client takes it as its backoff floor:
+ * only a plain server's `retry:` (the `retryAfter` of a stream that ended) is a delay to wait out.
+ */
+function ownRetry(error: PushError, cid: string | undefined): PushError {
+  if (!cid || error.status !== undefined || error.retryAfter === undefined) return error;
+  return new PushError(error.code, error.message, { cause: (error as { cause?: unknown }).cause });
+}
 
 /** eventSource: pass it in `transports` (push-client/core). */
 export const eventSource: TransportDefinition = { name: 'eventsource', tag: T.eventsource, scheme: 'http', create };
