@@ -18,9 +18,11 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  * correctness fix, and say here which. 6,700 -> 6,900: close() and throws from listeners (each
  * lifecycle listener run on its own), send data serialised once at send(), channel changes during
  * an upgrade, ids of plain servers across connections, the server's heartbeat interval and timer
- * options longer than a timer can wait (core 6,570 -> 6,812 B).
+ * options longer than a timer can wait (core 6,570 -> 6,812 B). 6,900 -> 7,350 (issue 14): a plain
+ * server's `retry:` honoured with every EventSource (the SSE transport hands an EventSource that
+ * reconnects by itself to the client's next attempt), with Last-Event-ID (core 6,894 -> 7,300 B).
  */
-export const BUDGET = { core: 6900, binding: 600 } as const;
+export const BUDGET = { core: 7350, binding: 600 } as const;
 /** Issue 6's target for the core, reported beside the measured figure. */
 export const TARGET = { core: 4000 } as const;
 

@@ -1,7 +1,7 @@
 import mitt, { type Emitter } from 'mitt';
 import { ACK, HEARTBEAT, HELLO, JOIN, LEAVE, PushError, T, decodeFrame, isChannelName, isEventName, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
 import { eventSource } from '../transports/eventsource';
-import { Handover } from '../transports/handover';
+import { handover as newHandover } from '../transports/handover';
 import { longPoll } from '../transports/longpoll';
 import type { Transport, TransportName } from '../transports/transport';
 import { webSocket } from '../transports/websocket';
@@ -134,7 +134,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let upTimer: ReturnType<typeof setTimeout> | undefined;
     let unwatch: (() => void) | undefined;
     /** An EventSource reconnecting by itself after a plain server's `retry:`, for the next SSE attempt to take over. */
-    const handover = new Handover();
+    const handover = newHandover();
 
     /**
      * Runs the app's code (a handler, a lifecycle listener of `k`): if it throws, that is reported and

@@ -1,5 +1,5 @@
-import { PushError, Q, type SseEvent, T } from '../protocol';
-import { Held } from './handover';
+import { PushError, type SseEvent, T } from '../protocol';
+import { held } from './handover';
 import { httpSender } from './http';
 import { helloCid, type Transport, type TransportDefinition, type TransportFactory, type TransportOptions } from './transport';
 
@@ -26,8 +26,6 @@ export interface EventSourceLike {
 /** A class that makes one: the runtime's `EventSource`, {@link FetchEventSource}, or a polyfill. */
 export type EventSourceClass = new (url: string, init?: EventSourceInitPlus) => EventSourceLike;
 
-const CONNECTING = 0;
-
 /**
  * Server-Sent Events over the runtime's `EventSource`, or the one given in the options (for headers
  * and HTTP status codes in a browser, pass {@link FetchEventSource}; the Node entry does so itself).
@@ -42,35 +40,29 @@ const CONNECTING = 0;
  * `retryAfter`), is closed and the client waits as long as that error says.
  */
 const create: TransportFactory = (o) => {
-  let held: Held | undefined;
   let es: EventSourceLike | undefined;
   let cid: string | undefined;
   let prev = '';
   const sender = httpSender(o, () => cid);
   const stop = () => {
     es?.close();
-    es = held = undefined;
+    es = undefined;
     sender.stop();
   };
   const t = {
     connect() {
-      held = o.handover?.take();
-      if (!held) {
+      let h = o.handover?.take();
+      if (!h) {
         const ES: EventSourceClass | undefined = o.EventSource || globalThis.EventSource;
         if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
-        // The client resumes with the id in the query (our server); a plain server reads Last-Event-ID,
-        // which an EventSource that takes headers sends as well.
-        const last = new URL(o.url).searchParams.get(Q.lastEventId);
+        // The client resumes with the id in the query (`lastEventId`, for our server); a plain server
+        // reads Last-Event-ID, which an EventSource that takes headers sends as well.
+        const last = new URL(o.url).searchParams.get('lastEventId');
         const headers = last === null ? o.headers : { ...o.headers, 'Last-Event-ID': last };
-        const init: EventSourceInitPlus = { ...o, headers, report: (e) => t.onerror(e) };
-        try {
-          held = new Held(new ES(o.url, init), last || '');
-        } catch (cause) {
-          return t.onclose(new PushError('TRANSPORT_FAILED', 'EventSource threw', { cause }));
-        }
+        h = held(new ES(o.url, { ...o, headers, report: (e) => t.onerror(e) } as EventSourceInitPlus), last || '');
       }
-      const h = held;
-      const s = (es = h.source);
+      const { source: s } = h;
+      es = s;
       prev = h.lastEventId;
       const on = (m: MessageEvent) => {
         if (es !== s) return;
@@ -82,17 +74,21 @@ const create: TransportFactory = (o) => {
       };
       const error = (ev: Event) => {
         if (es !== s) return;
-        const err = (ev as { error?: unknown }).error;
-        if (!(err instanceof PushError) && s.readyState === CONNECTING && h.opened && !cid && o.handover) {
+        let err = (ev as { error?: unknown }).error;
+        if (err instanceof PushError) {
+          // Our server's `retry:` is in its hello too, the client's backoff floor: only a plain server's
+          // (the `retryAfter` of a stream that ended, without a status) is a delay to wait out.
+          if (cid && err.status === undefined) err = new PushError(err.code, err.message);
+        } else if (!s.readyState && h.opened && !cid && o.handover) {
           // Reconnecting by itself after the plain server's `retry:`: the next attempt takes it over.
           h.lastEventId = prev;
-          es = held = undefined;
+          es = undefined;
           o.handover.park(h);
           sender.stop();
           return t.onclose(new PushError('TRANSPORT_FAILED', 'EventSource reconnecting'));
         }
         stop();
-        t.onclose(err instanceof PushError ? ownRetry(err, cid) : new PushError('TRANSPORT_FAILED', 'EventSource error'));
+        t.onclose(err instanceof PushError ? err : new PushError('TRANSPORT_FAILED', 'EventSource error'));
       };
       // Named events need a listener each. Taken a microtask later, so that handlers added just after
       // `new PushClient()` (which connects at once) are listened to; nothing arrives before then
@@ -108,15 +104,6 @@ const create: TransportFactory = (o) => {
   } as Transport;
   return t;
 };
-
-/**
- * A push-client server's `retry:` is in its hello too, where the client takes it as its backoff floor:
- * only a plain server's `retry:` (the `retryAfter` of a stream that ended) is a delay to wait out.
- */
-function ownRetry(error: PushError, cid: string | undefined): PushError {
-  if (!cid || error.status !== undefined || error.retryAfter === undefined) return error;
-  return new PushError(error.code, error.message, { cause: (error as { cause?: unknown }).cause });
-}
 
 /** eventSource: pass it in `transports` (push-client/core). */
 export const eventSource: TransportDefinition = { name: 'eventsource', tag: T.eventsource, scheme: 'http', create };

@@ -151,7 +151,7 @@ export class FetchEventSource extends EventTarget {
     try {
       response = await request({ ...this.#init, url: this.url, headers: undefined }, { headers, signal: controller.signal });
     } catch (cause) {
-      if (controller === this.#controller) this.#reestablish(new PushError('TRANSPORT_FAILED', 'EventSource: request failed', { cause }));
+      if (controller === this.#controller) this.#reestablish('request failed', cause);
       return;
     }
     if (controller !== this.#controller) return void discard(response);
@@ -208,18 +208,21 @@ export class FetchEventSource extends EventTarget {
         }
       }
     } catch (cause) {
-      if (controller === this.#controller) this.#reestablish(new PushError('TRANSPORT_FAILED', 'EventSource: stream failed', { cause }));
+      if (controller === this.#controller) this.#reestablish('stream failed', cause);
       return;
     }
-    if (controller === this.#controller) this.#reestablish(new PushError('TRANSPORT_FAILED', 'EventSource: stream ended', { retryAfter: this.#serverRetry }));
+    if (controller === this.#controller) this.#reestablish('stream ended');
   }
 
-  /** The connection is lost: error event, then a new request after the reconnection time (unless closed meanwhile). */
-  #reestablish(error: PushError) {
+  /**
+   * The connection is lost: error event, then a new request after the reconnection time (unless
+   * closed meanwhile). The error's `retryAfter` is the server's `retry:`, when it sent one.
+   */
+  #reestablish(what: string, cause?: unknown) {
     if (this.#readyState === CLOSED) return;
     this.#readyState = CONNECTING;
     this.#controller = undefined;
-    this.#dispatchError(error);
+    this.#dispatchError(new PushError('TRANSPORT_FAILED', `EventSource: ${what}`, { cause, retryAfter: this.#serverRetry }));
     if (this.#readyState !== CONNECTING) return;
     this.#timer = setTimeout(() => this.#readyState === CONNECTING && this.#connect(), this.#serverRetry ?? DEFAULT_RECONNECTION_TIME);
   }
