@@ -1,12 +1,12 @@
 /**
- * `npm run bench [-- size|throughput|fallback|recovery|scale]`: runs every benchmark in sequence, or
+ * `npm run bench [-- size|throughput|fallback|recovery|scale|sse]`: runs every benchmark in sequence, or
  * the one named. Each prints a Markdown table. Not part of the test suite. Loopback only; every loop
  * is bounded and every server and browser it starts is stopped before it returns.
  * BENCH_QUICK=1 makes each one shorter (fewer runs and samples).
  */
 import os from 'node:os';
 
-const ALL = ['size', 'throughput', 'fallback', 'recovery', 'scale'] as const;
+const ALL = ['size', 'throughput', 'fallback', 'recovery', 'scale', 'sse'] as const;
 type Name = (typeof ALL)[number];
 
 const load: Record<Name, () => Promise<{ run(): Promise<unknown> }>> = {
@@ -15,6 +15,7 @@ const load: Record<Name, () => Promise<{ run(): Promise<unknown> }>> = {
   fallback: () => import('./fallback'),
   recovery: () => import('./recovery'),
   scale: () => import('./scale'),
+  sse: () => import('./sse-readers'),
 };
 
 const args = process.argv.slice(2);
