@@ -59,7 +59,10 @@ const create: TransportFactory = (o) => {
         // reads Last-Event-ID, which an EventSource that takes headers sends as well.
         const last = new URL(o.url).searchParams.get('lastEventId');
         const headers = last === null ? o.headers : { ...o.headers, 'Last-Event-ID': last };
-        h = held(new ES(o.url, { ...o, headers, report: (e) => t.onerror(e) } as EventSourceInitPlus), last || '');
+        // The `eventsource` package takes headers through a `fetch` of its own: one that adds them
+        // (its own go last: Accept, and Last-Event-ID when it reconnects by itself).
+        const f: typeof fetch = (url, i) => (o.fetch || fetch)(url, { ...i, headers: { ...headers, ...(i?.headers as object) } });
+        h = held(new ES(o.url, { ...o, headers, fetch: f, report: (e) => t.onerror(e) } as EventSourceInitPlus), last || '');
       }
       const { source: s } = h;
       es = s;

@@ -146,7 +146,7 @@ export class FetchEventSource extends EventTarget {
       const lower = name.toLowerCase();
       if (lower !== 'accept' && !(lower === 'last-event-id' && this.#lastEventId)) headers[name] = this.#init.headers[name];
     }
-    if (this.#lastEventId) headers['last-event-id'] = byteString(this.#lastEventId);
+    if (this.#lastEventId) headers['Last-Event-ID'] = byteString(this.#lastEventId);
     let response: Response;
     try {
       response = await request({ ...this.#init, url: this.url, headers: undefined }, { headers, signal: controller.signal });
