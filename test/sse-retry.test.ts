@@ -14,6 +14,7 @@ import { EventSource as EventSource5 } from 'eventsource';
 import EventSource2 from 'eventsource-v2';
 import { EventSource as EventSource4 } from 'eventsource-v4';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { createPushServer } from '../src/server';
 import { FetchEventSource, PushClient, type EventSourceClass } from '../src/node';
 import { cleanups, listen, shut, sleep, until } from './helpers/net';
@@ -112,4 +113,27 @@ describe.each(kinds)('a push-client server with %s', (_name, EventSource) => {
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen.every((h) => h === 'Bearer good')).toBe(true);
   });
+});
+
+it('an EventSource left to reconnect is closed when another transport opens instead', async () => {
+  let sseRequests = 0;
+  // A stream that opens, says only retry: and ends: the attempt fails, the EventSource reconnects by itself.
+  const sse = http.createServer((_req, res) => (sseRequests++, res.writeHead(200, { 'content-type': 'text/event-stream' }).end('retry: 300\n\n')));
+  const ssePort = await listen(sse);
+  cleanup.add(() => shut(sse));
+  const ws = http.createServer();
+  const wss = new WebSocketServer({ server: ws });
+  wss.on('connection', (socket) => socket.send('hello'));
+  const wsPort = await listen(ws);
+  cleanup.add(() => shut(ws));
+  cleanup.add(() => wss.close());
+  const c = new PushClient(
+    { eventsource: `http://127.0.0.1:${ssePort}/`, websocket: `ws://127.0.0.1:${wsPort}/` },
+    { EventSource: EventSource5 as unknown as EventSourceClass, transports: ['eventsource', 'websocket'], rememberTransport: 0, reconnect: { minDelay: 10, maxDelay: 50 } },
+  );
+  cleanup.add(() => c.close());
+  await until(() => c.status.state === 'open', 5000, 'open');
+  expect(c.status.transport).toBe('websocket');
+  await sleep(900); // three of the EventSource's reconnection times
+  expect(sseRequests).toBe(1);
 });

@@ -238,6 +238,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     };
 
     const adopt = (tr: Transport, i: number) => {
+      handover.close(); // an EventSource left to reconnect, if another transport opened instead
       t = tr;
       best = i;
       plain = dup = undefined;
