@@ -170,6 +170,17 @@ describe('FetchEventSource follows the EventSource standard', () => {
     expect(source.readyState).toBe(FetchEventSource.OPEN);
   });
 
+  it('sends an id in other scripts as its UTF-8 bytes in Last-Event-ID', async () => {
+    const s = await serve((_req, res, n) => {
+      stream(res);
+      if (n === 1) res.end('retry: 10\nid: é€😀\ndata: one\n\n');
+      else res.write('data: two\n\n');
+    });
+    const { data } = open(s.url);
+    await until(() => data.length === 2, 5000, 'the event after the reconnect');
+    expect(Buffer.from(s.requests[1].headers['last-event-id'] as string, 'latin1').toString('utf8')).toBe('é€😀');
+  });
+
   it('close() while it waits to reconnect cancels the reconnect', async () => {
     const s = await serve((_req, res) => stream(res).end('retry: 100\ndata: one\n\n'));
     const { source, data } = open(s.url);

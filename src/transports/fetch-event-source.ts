@@ -28,7 +28,11 @@ export function wholeCharacters(b: Uint8Array): number {
 }
 
 /** A header value is bytes: an id in other scripts goes as its UTF-8 bytes, as browsers send it. */
-const byteString = (text: string) => String.fromCharCode(...new TextEncoder().encode(text));
+function byteString(text: string): string {
+  let bytes = '';
+  for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte);
+  return bytes;
+}
 
 /**
  * An `EventSource` (WHATWG HTML §9.2) that reads the stream with `fetch`, for where the native one
@@ -141,14 +145,14 @@ export class FetchEventSource extends EventTarget {
 
   async #connect() {
     const controller = (this.#controller = new AbortController());
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
-    for (const name in this.#init.headers) {
-      const lower = name.toLowerCase();
-      if (lower !== 'accept' && !(lower === 'last-event-id' && this.#lastEventId)) headers[name] = this.#init.headers[name];
-    }
-    if (this.#lastEventId) headers['Last-Event-ID'] = byteString(this.#lastEventId);
     let response: Response;
     try {
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      for (const name in this.#init.headers) {
+        const lower = name.toLowerCase();
+        if (lower !== 'accept' && !(lower === 'last-event-id' && this.#lastEventId)) headers[name] = this.#init.headers[name];
+      }
+      if (this.#lastEventId) headers['Last-Event-ID'] = byteString(this.#lastEventId);
       response = await request({ ...this.#init, url: this.url, headers: undefined }, { headers, signal: controller.signal });
     } catch (cause) {
       if (controller === this.#controller) this.#reestablish('request failed', cause);
