@@ -5,8 +5,9 @@ import { helloCid, type Transport, type TransportDefinition, type TransportFacto
 
 /**
  * What the SSE transport passes to the `EventSource` constructor beyond the standard
- * `withCredentials`. A native `EventSource` ignores the rest; {@link FetchEventSource} (and
- * event-source-polyfill, for `headers`) read them.
+ * `withCredentials`. A native `EventSource` ignores the rest; {@link FetchEventSource} reads them,
+ * event-source-polyfill and `eventsource` 2 read `headers`, and the `eventsource` package 4 and 5
+ * `fetch` (which the transport makes add the headers).
  */
 export interface EventSourceInitPlus extends EventSourceInit, Partial<Pick<TransportOptions, 'headers' | 'fetch' | 'maxMessageSize'>> {
   /** Something bad arrived but the stream goes on (invalid UTF-8, an event over the size limit). */
