@@ -1,7 +1,7 @@
 /**
  * A plain SSE server's `retry:` in real Chromium, with the native EventSource (which hides `retry`
- * from scripts but honours it when left to reconnect by itself), event-source-polyfill (with a
- * header, which must reach the server on every request) and FetchEventSource. The server sends
+ * from scripts but honours it when left to reconnect by itself), and with a header, which must reach
+ * the server on every request, event-source-polyfill, FetchEventSource and the `eventsource` package. The server sends
  * `retry: 1500`, one event with id 1, and ends the stream; the client's own policy would reconnect
  * within 50 ms, yet the next request must come no sooner than 1.5 s after the end, with the id
  * (`Last-Event-ID`, or the polyfill's `lastEventId` query parameter), and the events go on.
@@ -46,6 +46,7 @@ const kinds = [
   { name: 'the native EventSource', source: '', headers: false },
   { name: 'event-source-polyfill', source: 'EventSourcePolyfill', headers: true },
   { name: 'FetchEventSource', source: 'FetchEventSource', headers: true },
+  { name: 'the eventsource package (5)', source: 'EventSourcePackage', headers: true },
 ];
 
 for (const kind of kinds) {
