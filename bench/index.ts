@@ -1,12 +1,12 @@
 /**
- * `npm run bench [-- size|throughput|fallback|recovery|cuts|share|scale|fanout]`: runs every benchmark in sequence, or
+ * `npm run bench [-- size|throughput|fallback|recovery|cuts|share|scale|fanout|sse]`: runs every benchmark in sequence, or
  * the one named. Each prints a Markdown table. Not part of the test suite. Loopback only; every loop
  * is bounded and every server and browser it starts is stopped before it returns.
  * BENCH_QUICK=1 makes each one shorter (fewer runs and samples).
  */
 import os from 'node:os';
 
-const ALL = ['size', 'throughput', 'fallback', 'recovery', 'cuts', 'share', 'scale', 'fanout'] as const;
+const ALL = ['size', 'throughput', 'fallback', 'recovery', 'cuts', 'share', 'scale', 'fanout', 'sse'] as const;
 type Name = (typeof ALL)[number];
 
 const load: Record<Name, () => Promise<{ run(): Promise<unknown> }>> = {
@@ -18,6 +18,7 @@ const load: Record<Name, () => Promise<{ run(): Promise<unknown> }>> = {
   share: () => import('./share'),
   scale: () => import('./scale'),
   fanout: () => import('./fanout'),
+  sse: () => import('./sse-readers'),
 };
 
 const args = process.argv.slice(2);

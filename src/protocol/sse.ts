@@ -45,17 +45,25 @@ export class SseParser {
   private bad = false;
   /** Something was dropped during this `push`. */
   private over = false;
+  /** The last chunk ended on a CR, which ended its line: an LF starting the next chunk is the rest of that CRLF. */
+  private afterCr = false;
   /** Events dropped so far, for a caller that counts events. */
   dropped = 0;
 
   constructor(
-    private readonly onEvent: (e: SseEvent) => void,
+    /**
+     * `hasData` is false for a block without a `data:` line (only `id:` or `retry:`): an EventSource
+     * dispatches nothing for it, while `data` alone (`data\n\n`) is an event whose data is "".
+     */
+    private readonly onEvent: (e: SseEvent, hasData: boolean) => void,
     private readonly onComment?: (text: string) => void,
     /**
      * Longest line, and most data in one event, kept in memory. Past it the event is dropped (the
      * stream goes on with the next one), so a broken peer cannot exhaust memory.
      */
     private readonly maxLine = Infinity,
+    /** Called on every valid `retry:` line, when it is read (an EventSource's reconnection time changes then, not at the block's end). */
+    private readonly onRetry?: (ms: number) => void,
   ) {}
 
   /**
@@ -63,6 +71,10 @@ export class SseParser {
    * throws a `PushError` `TOO_LARGE` (once per dropped event) for the caller to report.
    */
   push(chunk: string): void {
+    if (this.afterCr && chunk) {
+      this.afterCr = false;
+      if (chunk[0] === '\n') chunk = chunk.slice(1);
+    }
     let buf = this.buf + chunk;
     let start = 0;
     // Searched again only once passed: a fresh search per line would make a CR-less batch quadratic.
@@ -70,10 +82,11 @@ export class SseParser {
     for (;;) {
       let nl = buf.indexOf('\n', start);
       if (cr >= 0 && cr < start) cr = buf.indexOf('\r', start);
-      // A lone CR ends a line too; a CR at the very end may be the first half of CRLF, so wait.
+      // A lone CR ends a line too. A CR at the very end ends its line now (an event ending there is
+      // dispatched now, not when the next chunk comes, if one ever does); an LF after it is skipped.
       if (cr >= 0 && (nl < 0 || cr < nl)) {
-        if (cr === buf.length - 1) break;
         nl = cr;
+        if (cr === buf.length - 1) this.afterCr = true;
       }
       if (nl < 0) break;
       // The rest of a line dropped in an earlier chunk is skipped.
@@ -83,8 +96,7 @@ export class SseParser {
     }
     this.buf = buf = buf.slice(start);
     if (buf.length > this.maxLine) {
-      // A final CR ends the line already (and may be half of a CRLF): kept, for `skip` to end on it.
-      this.buf = buf.endsWith('\r') ? '\r' : '';
+      this.buf = '';
       this.drop();
       this.skip = true;
     }
@@ -115,7 +127,10 @@ export class SseParser {
     else if (field === 'id') {
       if (!value.includes('\0')) this.id = value;
     } else if (field === 'retry') {
-      if (/^\d+$/.test(value)) this.retry = +value;
+      if (/^\d+$/.test(value)) {
+        this.retry = +value;
+        this.onRetry?.(this.retry);
+      }
     }
   }
 
@@ -133,7 +148,7 @@ export class SseParser {
       const e: SseEvent = { event, data: data.join('\n') };
       if (id !== undefined) e.id = id;
       if (retry !== undefined) e.retry = retry;
-      this.onEvent(e);
+      this.onEvent(e, data.length > 0);
     }
   }
 }

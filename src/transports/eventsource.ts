@@ -1,11 +1,13 @@
 import { isBatch, PushError, type SseEvent, T, unbatch } from '../protocol';
+import { held } from './handover';
 import { httpSender } from './http';
 import { helloCid, tooLarge, type Transport, type TransportDefinition, type TransportFactory, type TransportOptions } from './transport';
 
 /**
  * What the SSE transport passes to the `EventSource` constructor beyond the standard
- * `withCredentials`. A native `EventSource` ignores the rest; {@link FetchEventSource} (and
- * event-source-polyfill, for `headers`) read them.
+ * `withCredentials`. A native `EventSource` ignores the rest; {@link FetchEventSource} reads them,
+ * event-source-polyfill and `eventsource` 2 read `headers`, and the `eventsource` package 4 and 5
+ * `fetch` (which the transport makes add the headers).
  */
 export interface EventSourceInitPlus extends EventSourceInit, Partial<Pick<TransportOptions, 'headers' | 'fetch' | 'maxMessageSize'>> {
   /** Something bad arrived but the stream goes on (invalid UTF-8, an event over the size limit). */
@@ -17,6 +19,8 @@ export interface EventSourceLike {
   onmessage: ((m: MessageEvent) => void) | null;
   onerror: ((e: Event) => void) | null;
   addEventListener(type: string, fn: (m: MessageEvent) => void): void;
+  /** 0 connecting (or reconnecting by itself), 1 open, 2 closed. */
+  readonly readyState: number;
   close(): void;
 }
 
@@ -26,8 +30,15 @@ export type EventSourceClass = new (url: string, init?: EventSourceInitPlus) => 
 /**
  * Server-Sent Events over the runtime's `EventSource`, or the one given in the options (for headers
  * and HTTP status codes in a browser, pass {@link FetchEventSource}; the Node entry does so itself).
- * The native auto-reconnect is never used: any error ends the attempt and the client owns reconnects.
- * An error event may carry a `PushError` as `error` (FetchEventSource does: 401, Retry-After).
+ *
+ * The client owns reconnects, but a plain server's `retry:` must be honoured, and most EventSources
+ * hide it. So an error ends the attempt at once, except where the EventSource is reconnecting by
+ * itself (`readyState` CONNECTING) on a plain stream that had opened, and does not say why it failed
+ * (a native one, the `eventsource` package, event-source-polyfill): it is left in the client's
+ * {@link Handover}, and the next attempt takes it over, so the next request goes when the server
+ * asked, with `Last-Event-ID`. An EventSource that says why, with a `PushError` as `error`
+ * (FetchEventSource: a 401, a Retry-After, or on a plain stream the server's `retry:` as
+ * `retryAfter`), is closed and the client waits as long as that error says.
  */
 const create: TransportFactory = (o) => {
   let es: EventSourceLike | undefined;
@@ -41,10 +52,22 @@ const create: TransportFactory = (o) => {
   };
   const t = {
     connect() {
-      const ES: EventSourceClass | undefined = o.EventSource || globalThis.EventSource;
-      if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
-      const init: EventSourceInitPlus = { ...o, report: (e) => t.onerror(e) };
-      const s = (es = new ES(o.url, init));
+      let h = o.handover?.take();
+      if (!h) {
+        const ES: EventSourceClass | undefined = o.EventSource || globalThis.EventSource;
+        if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
+        // The client resumes with the id in the query (`lastEventId`, for our server); a plain server
+        // reads Last-Event-ID, which an EventSource that takes headers sends as well.
+        const last = new URL(o.url).searchParams.get('lastEventId');
+        const headers = last === null ? o.headers : { ...o.headers, 'Last-Event-ID': last };
+        // The `eventsource` package takes headers through a `fetch` of its own: one that adds them
+        // (its own go last: Accept, and Last-Event-ID when it reconnects by itself).
+        const f: typeof fetch = (url, i) => (o.fetch || fetch)(url, { ...i, headers: { ...headers, ...(i?.headers as object) } });
+        h = held(new ES(o.url, { ...o, headers, fetch: f, report: (e) => t.onerror(e) } as EventSourceInitPlus), last || '');
+      }
+      const { source: s } = h;
+      es = s;
+      prev = h.lastEventId;
       const on = (m: MessageEvent) => {
         if (es !== s) return;
         const e: SseEvent = { event: m.type, data: m.data };
@@ -59,18 +82,32 @@ const create: TransportFactory = (o) => {
         cid ||= helloCid(e);
         t.onreceive(e);
       };
-      s.onmessage = on;
-      // Named events need a listener each. Taken a microtask later, so that handlers added just after
-      // `new PushClient()` (which connects at once) are listened to; nothing arrives before then.
-      queueMicrotask(() => {
-        for (const n of o.names?.() || []) if (n !== 'message') s.addEventListener(n, on);
-      });
-      s.onerror = (ev) => {
+      const error = (ev: Event) => {
         if (es !== s) return;
+        let err = (ev as { error?: unknown }).error;
+        if (err instanceof PushError) {
+          // Our server's `retry:` is in its hello too, the client's backoff floor: only a plain server's
+          // (the `retryAfter` of a stream that ended, without a status) is a delay to wait out.
+          if (cid && err.status === undefined) err = new PushError(err.code, err.message);
+        } else if (!s.readyState && h.opened && !cid && o.handover) {
+          // Reconnecting by itself after the plain server's `retry:`: the next attempt takes it over.
+          h.lastEventId = prev;
+          es = undefined;
+          o.handover.park(h);
+          sender.stop();
+          return t.onclose(new PushError('TRANSPORT_FAILED', 'EventSource reconnecting'));
+        }
         stop();
-        const err = (ev as { error?: unknown }).error;
         t.onclose(err instanceof PushError ? err : new PushError('TRANSPORT_FAILED', 'EventSource error'));
       };
+      // Named events need a listener each. Taken a microtask later, so that handlers added just after
+      // `new PushClient()` (which connects at once) are listened to; nothing arrives before then
+      // (what an EventSource taken over delivered meanwhile is handed over then too).
+      queueMicrotask(() => {
+        if (es !== s) return;
+        for (const n of o.names?.() || []) if (n !== 'message') h.listen(n);
+        h.hold({ message: on, error });
+      });
     },
     send: (text: string) => (cid ? sender.send(text) : Promise.reject(new PushError('SEND_UNSUPPORTED', 'this SSE server takes no sends'))),
     stop,

@@ -23,15 +23,17 @@ export function httpError(res: Response, what: string): PushError {
  * UTF-8 decoding of whole bodies that reports the first invalid byte sequence (`BAD_FRAME`), then
  * goes on with U+FFFD in its place, as `EventSource` does. (No `stream` mode: in V8 it decodes
  * about 3× slower; a stream cuts its chunks at character boundaries instead, see FetchEventSource.)
+ * Each call is decoded on its own, so a leading BOM is dropped from every one of them, unless
+ * `keepBom`: a stream read in chunks may drop only the one at its very start, which its reader does.
  */
-export function utf8(report: (e: PushError) => void): (bytes: Uint8Array) => string {
-  let d = new TextDecoder('utf-8', { fatal: true });
+export function utf8(report: (e: PushError) => void, keepBom = false): (bytes: Uint8Array) => string {
+  let d = new TextDecoder('utf-8', { fatal: true, ignoreBOM: keepBom });
   return (b) => {
     try {
       return d.decode(b);
     } catch {
       report(new PushError('BAD_FRAME', 'invalid UTF-8'));
-      return (d = new TextDecoder()).decode(b);
+      return (d = new TextDecoder('utf-8', { ignoreBOM: keepBom })).decode(b);
     }
   };
 }

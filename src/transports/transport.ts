@@ -1,5 +1,6 @@
 import { PushError, isHello, type SseEvent } from '../protocol';
 import type { EventSourceClass } from './eventsource';
+import type { Handover } from './handover';
 
 export type { TransportName } from '../protocol';
 
@@ -19,6 +20,8 @@ export interface TransportOptions {
   names?: () => Iterable<string>;
   /** Long-poll only: keep polling while the page is hidden. */
   pollWhenHidden?: boolean;
+  /** SSE only: where an EventSource reconnecting by itself after a plain server's `retry:` waits for the next attempt (one per client). */
+  handover?: Handover;
 }
 
 /**

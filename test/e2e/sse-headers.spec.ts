@@ -61,3 +61,48 @@ test.describe('SSE with headers (FetchEventSource)', () => {
     expect(seen).toEqual(['Bearer bad']);
   });
 });
+
+test.describe('SSE with headers (event-source-polyfill)', () => {
+  const seen: (string | undefined)[] = [];
+  test.use({
+    pushOptions: {
+      authorize: (req) => {
+        seen.push(req.headers.authorization);
+        return req.headers.authorization === 'Bearer good' ? { user: 'ann' } : false;
+      },
+    },
+  });
+
+  test('EventSource: EventSourcePolyfill sends the header on every request; events and sends flow, and after a cut it resumes with nothing lost or repeated', async ({ page, server }) => {
+    seen.length = 0;
+    const sent: unknown[] = [];
+    server.push.onMessage((event, data) => sent.push([event, data]));
+    await server.bundle('/sse.js', 'test/e2e/fixtures/sse-page.ts');
+    server.html(
+      '/',
+      `<!doctype html><meta charset="utf-8"><title>sse polyfill</title><script type="module">
+        import { PushClient, EventSourcePolyfill } from '/sse.js';
+        const c = new PushClient(location.origin + '/push', {
+          transports: ['eventsource'], EventSource: EventSourcePolyfill, reconnect: { minDelay: 50, maxDelay: 200 },
+          headers: { authorization: 'Bearer good' } });
+        window.got = [];
+        c.on('n', (d) => window.got.push(d));
+        window.c = c;
+      </script>`,
+    );
+    await page.goto(server.origin + '/');
+    await expect.poll(() => page.evaluate(() => (window as any).c.status.state)).toBe('open');
+    for (let i = 0; i < 3; i++) await server.push.publish('n', i);
+    await expect.poll(() => page.evaluate(() => (window as any).got)).toEqual([0, 1, 2]);
+    await page.evaluate(() => (window as any).c.send('hi', { x: 1 }));
+    await expect.poll(() => sent).toEqual([['hi', { x: 1 }]]);
+    const before = seen.length;
+    for (const conn of server.push.connections) conn.close();
+    for (let i = 3; i < 6; i++) await server.push.publish('n', i); // while it is away: replayed on resume
+    await expect.poll(() => seen.length).toBeGreaterThan(before);
+    await expect.poll(() => page.evaluate(() => (window as any).c.status.state)).toBe('open');
+    for (let i = 6; i < 9; i++) await server.push.publish('n', i);
+    await expect.poll(() => page.evaluate(() => (window as any).got)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(seen.every((h) => h === 'Bearer good')).toBe(true);
+  });
+});

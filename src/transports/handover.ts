@@ -1,0 +1,88 @@
+import type { EventSourceLike } from './eventsource';
+
+/** Events an EventSource may deliver while it waits for the next attempt; past this it is closed (the attempt then opens afresh from the client's last id). */
+const KEPT = 256;
+
+/** Where the messages and errors of a held EventSource go: the transport that holds it. */
+export interface Holder {
+  message(m: MessageEvent): void;
+  error(event: Event): void;
+}
+
+/**
+ * One EventSource with the listeners on it, added once whoever holds it: a transport, or a
+ * {@link Handover} between two of them. (Closures rather than a class: they minify smaller.)
+ */
+export interface Held {
+  readonly source: EventSourceLike;
+  /** Its last event id as the transport saw it (for the `id` of each event). */
+  lastEventId: string;
+  /** It opened once: an error while it reconnects is then a stream that went down, not one that never came up. */
+  opened: boolean;
+  /** Listens for a named event (once per name, whoever holds it). */
+  listen(name: string): void;
+  /** Gives it to `holder`, with what it delivered while nobody held it; `undefined` lets it wait. */
+  hold(holder?: Holder): void;
+}
+
+export function held(source: EventSourceLike, lastEventId: string): Held {
+  let holder: Holder | undefined;
+  const names = new Set<string>();
+  const kept: MessageEvent[] = [];
+  const message = (m: MessageEvent) => {
+    h.opened = true;
+    if (holder) holder.message(m);
+    else if (kept.push(m) > KEPT) source.close();
+  };
+  const h: Held = {
+    source,
+    lastEventId,
+    opened: false,
+    listen: (name) => void (names.has(name) || (names.add(name), source.addEventListener(name, message))),
+    hold(to) {
+      holder = to;
+      if (to) for (const m of kept.splice(0)) to.message(m);
+    },
+  };
+  source.onmessage = message;
+  source.addEventListener('open', () => (h.opened = true));
+  // Waiting for the next attempt, one that fails for good (CLOSED) is closed: only one reconnecting is taken.
+  source.onerror = (event) => (holder ? holder.error(event) : source.readyState > 1 && source.close());
+  return h;
+}
+
+/**
+ * One per client. On a plain SSE server, an EventSource whose stream went down reconnects by itself
+ * after the server's `retry:` (which every EventSource honours but most hide from scripts), with
+ * `Last-Event-ID`. The transport that lost its stream leaves the EventSource here, and the client's
+ * next SSE attempt takes it over rather than send a request of its own, which would go sooner than
+ * the server asked. The client closes it when it closes.
+ */
+export interface Handover {
+  /** Leaves `h` for the next attempt (closing one left before). */
+  park(h: Held): void;
+  /** The EventSource left here, if it is still reconnecting or open. */
+  take(): Held | undefined;
+  close(): void;
+}
+
+export function handover(): Handover {
+  let parked: Held | undefined;
+  const close = () => {
+    parked?.source.close();
+    parked = undefined;
+  };
+  return {
+    park(h) {
+      close();
+      h.hold();
+      parked = h;
+    },
+    take() {
+      const h = parked;
+      parked = undefined;
+      return h && h.source.readyState < 2 ? h : undefined;
+    },
+    close,
+  };
+}
