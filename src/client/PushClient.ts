@@ -1,7 +1,6 @@
 import mitt, { type Emitter } from 'mitt';
 import { ACK, HEARTBEAT, HELLO, LONGEST, PushError, decodeFrame, isEventName, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
-import { handover as newHandover } from '../transports/handover';
-import type { Transport, TransportDefinition } from '../transports/transport';
+import type { Carry, Transport, TransportDefinition } from '../transports/transport';
 import { createChannels } from './channels';
 import { ANY, STATUS, createListeners, type AppFunction } from './listeners';
 import { createLiveness } from './liveness';
@@ -117,8 +116,13 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let unwatchPage: (() => void) | undefined;
     let query: Record<string, string> | undefined;
     let headers: Record<string, string> | undefined;
-    /** An EventSource reconnecting by itself after a plain server's `retry:`, for the next SSE attempt to take over. */
-    const handover = newHandover();
+    /** What each transport's last attempt left for its next (an EventSource reconnecting by itself, for SSE). */
+    const carried = new Map<TransportDefinition, Carry>();
+    const dropCarried = () =>
+      carried.forEach((carry) => {
+        carry.value?.close();
+        carry.value = undefined;
+      });
 
     /**
      * Bumped on every connect pass and on close. The one guard for "the app's code closed (or closed
@@ -230,7 +234,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       const lastEventId = resume.get();
       if (lastEventId !== undefined) params.set('lastEventId', lastEventId);
       for (const channel of new Set([...channels.joined, ...(seam?.otherChannels?.() || [])])) params.append('ch', channel);
-      const transport = definition.create({ ...resolved, url: url.href, headers, names: () => [...handlers.keys()].filter(isEventName), handover });
+      const carry = carried.get(definition) || carried.set(definition, {}).get(definition);
+      const transport = definition.create({ ...resolved, url: url.href, headers, names: () => [...handlers.keys()].filter(isEventName), carry });
       const settled = () => (clearTimeout(timer), trying.delete(transport));
       const timer = setTimeout(() => {
         if (settled()) transport.stop(), failed(fail('TRANSPORT_FAILED', `${definition.name}: no message within ${resolved.connectTimeout} ms`));
@@ -248,7 +253,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     /** `transport` is the open one from now on; `upgraded` when it replaces one that was still open. */
     const adopt = (transport: Transport, index: number, upgraded: boolean) => {
-      handover.close(); // an EventSource left to reconnect, if another transport opened instead
+      dropCarried(); // an EventSource left to reconnect, if another transport opened instead
       resume.connected(upgraded);
       open = transport;
       openDefinition = transports[index];
@@ -309,7 +314,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       retryTimer = undefined;
       open?.stop();
       open = openDefinition = undefined;
-      handover.close();
+      dropCarried();
       lastOpenName = null;
       unwatchPage?.();
       leaveGroup?.();

@@ -1,5 +1,5 @@
 import { isBatch, PushError, type SseEvent, T, unbatch } from '../protocol';
-import { held } from './handover';
+import { held, park, take } from './handover';
 import { httpSender } from './http';
 import { helloCid, tooLarge, type Transport, type TransportDefinition, type TransportFactory, type TransportOptions } from './transport';
 
@@ -52,7 +52,7 @@ const create: TransportFactory = (o) => {
   };
   const t = {
     connect() {
-      let h = o.handover?.take();
+      let h = take(o.carry);
       if (!h) {
         const ES: EventSourceClass | undefined = o.EventSource || globalThis.EventSource;
         if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
@@ -89,11 +89,11 @@ const create: TransportFactory = (o) => {
           // Our server's `retry:` is in its hello too, the client's backoff floor: only a plain server's
           // (the `retryAfter` of a stream that ended, without a status) is a delay to wait out.
           if (cid && err.status === undefined) err = new PushError(err.code, err.message);
-        } else if (!s.readyState && h.opened && !cid && o.handover) {
+        } else if (!s.readyState && h.opened && !cid && o.carry) {
           // Reconnecting by itself after the plain server's `retry:`: the next attempt takes it over.
           h.lastEventId = prev;
           es = undefined;
-          o.handover.park(h);
+          park(o.carry, h);
           sender.stop();
           return t.onclose(new PushError('TRANSPORT_FAILED', 'EventSource reconnecting'));
         }

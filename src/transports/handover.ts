@@ -1,4 +1,5 @@
 import type { EventSourceLike } from './eventsource';
+import type { Carry } from './transport';
 
 /** Events an EventSource may deliver while it waits for the next attempt; past this it is closed (the attempt then opens afresh from the client's last id). */
 const KEPT = 256;
@@ -11,7 +12,7 @@ export interface Holder {
 
 /**
  * One EventSource with the listeners on it, added once whoever holds it: a transport, or a
- * {@link Handover} between two of them. (Closures rather than a class: they minify smaller.)
+ * {@link Carry} slot between two of them. (Closures rather than a class: they minify smaller.)
  */
 export interface Held {
   readonly source: EventSourceLike;
@@ -23,6 +24,7 @@ export interface Held {
   listen(name: string): void;
   /** Gives it to `holder`, with what it delivered while nobody held it; `undefined` lets it wait. */
   hold(holder?: Holder): void;
+  close(): void;
 }
 
 export function held(source: EventSourceLike, lastEventId: string): Held {
@@ -43,6 +45,7 @@ export function held(source: EventSourceLike, lastEventId: string): Held {
       holder = to;
       if (to) for (const m of kept.splice(0)) to.message(m);
     },
+    close: () => source.close(),
   };
   source.onmessage = message;
   source.addEventListener('open', () => (h.opened = true));
@@ -52,37 +55,21 @@ export function held(source: EventSourceLike, lastEventId: string): Held {
 }
 
 /**
- * One per client. On a plain SSE server, an EventSource whose stream went down reconnects by itself
- * after the server's `retry:` (which every EventSource honours but most hide from scripts), with
- * `Last-Event-ID`. The transport that lost its stream leaves the EventSource here, and the client's
- * next SSE attempt takes it over rather than send a request of its own, which would go sooner than
- * the server asked. The client closes it when it closes.
+ * On a plain SSE server, an EventSource whose stream went down reconnects by itself after the
+ * server's `retry:` (which every EventSource honours but most hide from scripts), with
+ * `Last-Event-ID`. The transport that lost its stream leaves the EventSource in its {@link Carry}
+ * slot, and the client's next SSE attempt takes it over rather than send a request of its own, which
+ * would go sooner than the server asked. The client closes it when another transport opens or it closes.
  */
-export interface Handover {
-  /** Leaves `h` for the next attempt (closing one left before). */
-  park(h: Held): void;
-  /** The EventSource left here, if it is still reconnecting or open. */
-  take(): Held | undefined;
-  close(): void;
+export function park(carry: Carry, h: Held): void {
+  carry.value?.close();
+  h.hold();
+  carry.value = h;
 }
 
-export function handover(): Handover {
-  let parked: Held | undefined;
-  const close = () => {
-    parked?.source.close();
-    parked = undefined;
-  };
-  return {
-    park(h) {
-      close();
-      h.hold();
-      parked = h;
-    },
-    take() {
-      const h = parked;
-      parked = undefined;
-      return h && h.source.readyState < 2 ? h : undefined;
-    },
-    close,
-  };
+/** The EventSource left in `carry`, if it is still reconnecting or open. */
+export function take(carry: Carry | undefined): Held | undefined {
+  const h = carry?.value as Held | undefined;
+  if (carry) carry.value = undefined;
+  return h && h.source.readyState < 2 ? h : undefined;
 }

@@ -1,6 +1,5 @@
 import { PushError, isHello, type SseEvent } from '../protocol';
 import type { EventSourceClass } from './eventsource';
-import type { Handover } from './handover';
 
 export type { TransportName } from '../protocol';
 
@@ -20,8 +19,17 @@ export interface TransportOptions {
   names?: () => Iterable<string>;
   /** Long-poll only: keep polling while the page is hidden. */
   pollWhenHidden?: boolean;
-  /** SSE only: where an EventSource reconnecting by itself after a plain server's `retry:` waits for the next attempt (one per client). */
-  handover?: Handover;
+  /**
+   * What this transport's last attempt left for its next one, of the same client (the SSE transport:
+   * an EventSource reconnecting by itself after a plain server's `retry:`). The client closes it when
+   * another transport opens, and when it closes.
+   */
+  carry?: Carry;
+}
+
+/** A transport's slot, one per client and transport, for something its next attempt takes over. */
+export interface Carry {
+  value?: { close(): void };
 }
 
 /**
