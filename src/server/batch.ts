@@ -11,6 +11,12 @@ export const BATCH_CHARS = 16 * 1024;
 const HELLO_BLOCK = 'data: ' + HELLO + '\n';
 
 /**
+ * A block this long goes out as an SSE message of its own: a browser's cost per message is small
+ * next to its bytes, and a batch would copy them once more on the server and again on the client.
+ */
+const SSE_ALONE_CHARS = 1024;
+
+/**
  * The blocks one connection got since its last flush, as a node of a trie shared by every
  * connection of a tick: connections that got the same blocks in the same order (a broadcast, a
  * channel's members) end on the same node, so its wire bytes (a WebSocket frame, an SSE message, a
@@ -88,21 +94,24 @@ export class Batch {
     return (this.wsBytes = Buffer.concat(frames));
   }
 
-  /** The blocks as SSE messages: a single block as it is, several as one `$batch` message. */
+  /** The blocks as SSE messages: a single block (or a large one) as it is, several small ones as one `$batch` message. */
   eventSource(): Buffer {
     if (this.sseBytes) return this.sseBytes;
     let text = '';
-    for (const group of groups(this.blocks())) text += group.length === 1 ? group[0] : encodeBatch(group);
+    for (const group of groups(this.blocks(), SSE_ALONE_CHARS)) text += group.length === 1 ? group[0] : encodeBatch(group);
     return (this.sseBytes = Buffer.from(text));
   }
 }
 
-/** Splits blocks into runs of at most {@link BATCH_CHARS} characters; a hello is a run of its own. */
-function* groups(blocks: string[]): Generator<string[]> {
+/**
+ * Splits blocks into runs of at most {@link BATCH_CHARS} characters; a hello, and a block of
+ * `aloneChars` or more, is a run of its own.
+ */
+function* groups(blocks: string[], aloneChars = Infinity): Generator<string[]> {
   let group: string[] = [];
   let chars = 0;
   for (const block of blocks) {
-    const alone = block.startsWith(HELLO_BLOCK);
+    const alone = block.length >= aloneChars || block.startsWith(HELLO_BLOCK);
     if (group.length && (alone || chars + block.length > BATCH_CHARS)) {
       yield group;
       group = [];

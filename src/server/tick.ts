@@ -23,7 +23,11 @@ export class TickFlusher {
    * they end on, and the bytes built for it. A new root each tick lets the last one's nodes go.
    */
   batchRoot(): Batch {
-    return (this.root ??= new Batch());
+    if (this.root) return this.root;
+    // The root goes at the end of the turn even when nothing is flushed (long-poll sessions with no
+    // poll held), so that it never keeps the blocks of past turns.
+    this.immediate ??= setImmediate(this.flush);
+    return (this.root = new Batch());
   }
 
   /** Flushes now what this tick queued. */
