@@ -166,7 +166,8 @@ export const PARTS: { part: string; stubs: Record<string, string> }[] = [
   {
     part: 'option validation',
     stubs: {
-      'src/client/options.ts': `export const ALL = ['websocket', 'eventsource', 'longpoll'];
+      // LONGEST stays: PushClient.ts imports it from options.ts for its timer caps, not for validation.
+      'src/client/options.ts': `export const ALL = ['websocket', 'eventsource', 'longpoll'], LONGEST = 2 ** 31 - 1;
         export const resolveOptions = (u, o) => ({ ...o, urls: { websocket: u, eventsource: u, longpoll: u }, transports: ALL, reconnect: {} });`,
     },
   },
