@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: build, type check (src, tests, benches, examples), then vitest (unit + integration),
-// then Playwright (e2e), and at the very end one line `N passed, M failed` summed over every suite
-// (the type check counts as one test). Plain Node, no dependencies.
+// `npm test`: build, type check (src, tests, benches, examples), the package linters on the packed
+// tarball (publint, arethetypeswrong), then vitest (unit + integration), then Playwright (e2e), and
+// at the very end one line `N passed, M failed` summed over every suite (each check, the type check
+// and each package linter, counts as one test). Plain Node, no dependencies.
 //
 // Counting rules:
 // - passed: tests that ran and passed (Playwright: `expected` and `flaky`).
@@ -128,8 +129,18 @@ if (!args.has('--no-build')) {
   if (buildFailed) log('build: FAILED; the e2e suite needs dist/ and will not run');
 }
 
+/** Checks that count as one test each: name → passed. */
+const checks = new Map();
+
 // Vitest and Playwright only strip types: without this, a test could call the API wrongly unnoticed.
-const typecheck = run('typecheck', 'npm', ['run', '--silent', 'typecheck']) === 0;
+checks.set('typecheck', run('typecheck', 'npm', ['run', '--silent', 'typecheck']) === 0);
+
+// What a TypeScript consumer of the published package resolves (scripts/lint-package.mjs packs
+// dist/ with `npm pack`, so they need the build).
+for (const linter of ['publint', 'attw']) {
+  if (buildFailed) log(`${linter}: not run (the build failed)`);
+  checks.set(linter, !buildFailed && run(linter, 'node', ['scripts/lint-package.mjs', linter]) === 0);
+}
 
 const vitest = runSuite(
   'vitest',
@@ -151,7 +162,7 @@ const playwright = runSuite(
 );
 
 console.log('');
-log(`typecheck: ${typecheck ? 'passed' : 'FAILED'}`);
+for (const [name, ok] of checks) log(`${name}: ${ok ? 'passed' : 'FAILED'}`);
 for (const [name, c] of [['vitest', vitest], ['playwright', playwright]]) {
   log(`${name} results: passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped}`);
   for (const note of c.notes) log(`  ${name}: ${note}`);
@@ -160,7 +171,8 @@ if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH && playwright
   log('hint: /usr/bin/chromium is missing (apt-get install chromium, or set CHROMIUM_PATH)');
 }
 
-const passed = vitest.passed + playwright.passed + (typecheck ? 1 : 0);
-const failed = vitest.failed + playwright.failed + (typecheck ? 0 : 1);
+const checksPassed = [...checks.values()].filter(Boolean).length;
+const passed = vitest.passed + playwright.passed + checksPassed;
+const failed = vitest.failed + playwright.failed + (checks.size - checksPassed);
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed > 0 ? 1 : 0;
