@@ -1,6 +1,8 @@
 import { builtinModules } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { defineConfig, type Plugin } from 'rollup';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type OutputOptions, type Plugin, type RollupOptions } from 'rollup';
 import esbuild from 'rollup-plugin-esbuild';
 import terser from '@rollup/plugin-terser';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -34,9 +36,50 @@ const isExternal = (id: string): boolean =>
   builtins.has(id) ||
   externalPackages.some((name) => id === name || id.startsWith(`${name}/`));
 
+/** A path in the repository (this file's folder). */
+const fromHere = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
 const banner = `/*! push-client v${pkg.version} | MIT License */`;
 
 const libPlugins = (): Plugin[] => [esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })];
+
+/**
+ * Minified IIFE for <script> tags / CDNs: sets the global `PushClient` to the default export of
+ * src/browser.ts. Dependencies (mitt) are bundled in. Exported for the demo (examples/cdn-bundle.ts),
+ * which builds this one file when it is missing or older than the sources: paths are resolved from
+ * this file, not the working directory, so that it builds the same from anywhere.
+ */
+export function cdnBundle(file = 'dist/push-client.min.js'): RollupOptions & { output: OutputOptions } {
+  return {
+    input: fromHere('src/browser.ts'),
+    plugins: [
+      nodeResolve({ browser: true, preferBuiltins: false }),
+      esbuild({ target: 'es2019', tsconfig: fromHere('tsconfig.json') }),
+      terser({
+        ecma: 2019,
+        compress: {
+          passes: 2,
+          unsafe_arrows: true,
+          unsafe_methods: true,
+          toplevel: false,
+        },
+        mangle: { toplevel: false },
+        // Keep the public class names (PushClient, PushError, ...) readable in devtools/logs.
+        keep_classnames: /^Push/,
+        format: { comments: /^!/ },
+      }),
+    ],
+    output: {
+      file: path.resolve(fromHere('.'), file),
+      format: 'iife',
+      name: 'PushClient',
+      exports: 'default',
+      banner,
+      sourcemap: true,
+      generatedCode: 'es2015',
+    },
+  };
+}
 
 export default defineConfig([
   // ESM + CJS for all entries, built together so that code shared between entries
@@ -70,35 +113,5 @@ export default defineConfig([
       },
     ],
   },
-  // Minified IIFE for <script> tags / CDNs: sets the global `PushClient` to the default export
-  // of src/browser.ts. Dependencies (mitt) are bundled in.
-  {
-    input: 'src/browser.ts',
-    plugins: [
-      nodeResolve({ browser: true, preferBuiltins: false }),
-      esbuild({ target: 'es2019', tsconfig: 'tsconfig.json' }),
-      terser({
-        ecma: 2019,
-        compress: {
-          passes: 2,
-          unsafe_arrows: true,
-          unsafe_methods: true,
-          toplevel: false,
-        },
-        mangle: { toplevel: false },
-        // Keep the public class names (PushClient, PushError, ...) readable in devtools/logs.
-        keep_classnames: /^Push/,
-        format: { comments: /^!/ },
-      }),
-    ],
-    output: {
-      file: 'dist/push-client.min.js',
-      format: 'iife',
-      name: 'PushClient',
-      exports: 'default',
-      banner,
-      sourcemap: true,
-      generatedCode: 'es2015',
-    },
-  },
+  cdnBundle(),
 ]);
