@@ -13,11 +13,16 @@
 // - skipped / todo tests are shown per suite but are not counted as passed.
 // Exit code: 0 only when nothing failed and both suites ran.
 //
+// Without a Chromium (test/helpers/find-chromium.mjs: $CHROMIUM_PATH, Debian's, or Playwright's
+// download) it stops at once: one line that says how to get one, and `0 passed, 1 failed`, instead
+// of a build and then a failure for every browser test.
+//
 // Options: --no-build  skip `npm run build` (dist/ must already be up to date for the e2e tests).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findChromium, noBrowserMessage } from '../test/helpers/find-chromium.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -121,6 +126,12 @@ function runSuite(name, reportFile, cmd, cmdArgs, count, { skipReason } = {}) {
   return c;
 }
 
+if (!findChromium()) {
+  log(noBrowserMessage());
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 mkdirSync(REPORT_DIR, { recursive: true });
 
 let buildFailed = false;
@@ -166,9 +177,6 @@ for (const [name, ok] of checks) log(`${name}: ${ok ? 'passed' : 'FAILED'}`);
 for (const [name, c] of [['vitest', vitest], ['playwright', playwright]]) {
   log(`${name} results: passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped}`);
   for (const note of c.notes) log(`  ${name}: ${note}`);
-}
-if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH && playwright.failed > 0) {
-  log('hint: /usr/bin/chromium is missing (apt-get install chromium, or set CHROMIUM_PATH)');
 }
 
 const checksPassed = [...checks.values()].filter(Boolean).length;
