@@ -12,13 +12,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { root } from './lib/size';
+import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const N = +(process.env.SCALE_N || (QUICK ? 2000 : 10_000));
-const FANOUTS = QUICK ? 3 : 5;
-const RATE_SECONDS = QUICK ? 2 : 4;
+const N = +(process.env.SCALE_N || byMode(10_000, 2000, 200));
+const FANOUTS = byMode(5, 3, 1);
+const RATE_SECONDS = byMode(4, 2, 1);
 /** Deliveries per second aimed at in the CPU measurement (events/s × connections). */
 const DELIVERIES = 50_000;
 const TRANSPORTS = ['websocket', 'eventsource', 'longpoll'] as const;

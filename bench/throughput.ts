@@ -31,15 +31,15 @@ import { haveChromium, launch, type Browser } from './lib/chromium';
 import { root } from './lib/size';
 import { whatIf } from './lib/whatif';
 import { clientCost } from './lib/client-cost';
+import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { deferred, json, listen, now, readJson, sleep, tick, within } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const ROUNDS = +(process.env.BENCH_ROUNDS || (QUICK ? 1 : 3));
-const N_SMALL = QUICK ? 5_000 : 20_000;
-const N_LARGE = QUICK ? 1_000 : 4_000;
+const ROUNDS = +(process.env.BENCH_ROUNDS || byMode(3, 1));
+const N_SMALL = byMode(20_000, 5_000, 500);
+const N_LARGE = byMode(4_000, 1_000, 100);
 const PACED_RATE = 10_000;
-const PACED_SECONDS = 2;
+const PACED_SECONDS = byMode(2, 2, 0.5);
 const CHUNK = 100;
 const LARGE_BYTES = 4096;
 

@@ -13,6 +13,7 @@ import { PushClient } from '../../src/index';
 import { encodeEvent } from '../../src/protocol/frames';
 import { root } from './size';
 import { whatIf } from './whatif';
+import { byMode } from './mode';
 
 type Ctor = typeof PushClient;
 
@@ -38,7 +39,7 @@ async function patchedClient(names: string[]): Promise<Ctor> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-const REPS = 5;
+const REPS = byMode(5, 5, 1);
 
 /** CPU ms used by this process so far (user + system). */
 const cpu = (): number => {
