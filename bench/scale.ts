@@ -97,7 +97,7 @@ async function one(transport: (typeof TRANSPORTS)[number]): Promise<Result> {
         const all = await clients.next('all', 30_000);
         r.fanoutMs.push(all.at - pub.at);
         r.fanoutCpuMs.push(pub.cpuMs);
-      } catch (e) {
+      } catch {
         clients.send({ type: 'status' });
         const st = await clients.next('status', 5000);
         throw new Error(`fan-out ${f + 1}: ${st.reached} of ${st.open} clients got it within 30 s`);

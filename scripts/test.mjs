@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: build, type check (src, tests, benches, examples), the package linters on the packed
+// `npm test`: build, type check (src, tests, benches, examples), lint (Biome), the package linters on the packed
 // tarball (publint, arethetypeswrong), then vitest (unit + integration), then Playwright (e2e), and
-// at the very end one line `N passed, M failed` summed over every suite (each check, the type check
-// and each package linter, counts as one test). Plain Node, no dependencies.
+// at the very end one line `N passed, M failed` summed over every suite (each check, the type check,
+// the lint and each package linter, counts as one test). Plain Node, no dependencies.
 //
 // Counting rules:
 // - passed: tests that ran and passed (Playwright: `expected` and `flaky`).
@@ -145,6 +145,9 @@ const checks = new Map();
 
 // Vitest and Playwright only strip types: without this, a test could call the API wrongly unnoticed.
 checks.set('typecheck', run('typecheck', 'npm', ['run', '--silent', 'typecheck']) === 0);
+
+// Biome's recommended rules, less those biome.jsonc turns off and says why; warnings fail too.
+checks.set('lint', run('lint', 'npm', ['run', '--silent', 'lint']) === 0);
 
 // What a TypeScript consumer of the published package resolves (scripts/lint-package.mjs packs
 // dist/ with `npm pack`, so they need the build).

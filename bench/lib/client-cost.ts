@@ -154,8 +154,9 @@ function baseline(n: number, big: boolean): number {
   let best = Infinity;
   for (let rep = 0; rep < REPS; rep++) {
     const t0 = cpu();
-    let k = 0;
-    for (const s of texts) if (JSON.parse(s)) k++;
+    // Each parse's result is looked at, as a raw handler would; the count itself is never read.
+    let _parsed = 0;
+    for (const s of texts) if (JSON.parse(s)) _parsed++;
     best = Math.min(best, ((cpu() - t0) * 1000) / n);
   }
   return best;
