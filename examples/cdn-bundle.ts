@@ -8,8 +8,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rollup } from 'rollup';
-import { cdnBundle } from '../rollup.config';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CDN_FILE = 'push-client.min.js';
@@ -39,6 +37,8 @@ export async function ensureCdnBundle(dir: string): Promise<{ built: boolean; ms
   const started = performance.now();
   const file = path.join(dir, CDN_FILE);
   if (!isStale(dir)) return { built: false, ms: 0, file };
+  // Loaded only to build: Rollup, terser and the config cost a start that has nothing to build.
+  const [{ rollup }, { cdnBundle }] = await Promise.all([import('rollup'), import('../rollup.config')]);
   const options = cdnBundle(file);
   const bundle = await rollup(options);
   try {
