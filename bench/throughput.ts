@@ -28,6 +28,7 @@ import { Server as SocketIoServer, type Socket } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createPushServer } from '../src/server/index';
 import { haveChromium, launch, type Browser } from './lib/chromium';
+import { noBrowserMessage } from '../test/helpers/find-chromium.mjs';
 import { root } from './lib/size';
 import { whatIf } from './lib/whatif';
 import { clientCost } from './lib/client-cost';
@@ -132,7 +133,7 @@ const html = (patched: boolean) =>
 
 export async function run(): Promise<Record<string, any>> {
   if (!haveChromium()) {
-    console.log('\n## Throughput: skipped, no Chromium at /usr/bin/chromium (apt-get install chromium)\n');
+    console.log(`\n## Throughput: skipped. ${noBrowserMessage()}\n`);
     return {};
   }
   const pageJs = await bundlePage();
