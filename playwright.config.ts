@@ -1,5 +1,12 @@
 import { defineConfig } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/helpers/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, HAVE_CHROMIUM } from './test/helpers/chromium';
+import { noBrowserMessage } from './test/helpers/find-chromium.mjs';
+
+// One line for the whole run, not a failed launch per test.
+if (!HAVE_CHROMIUM) {
+  console.error(noBrowserMessage());
+  process.exit(1);
+}
 
 // scripts/test.mjs reads the results from this file: keep the two paths in sync.
 const PLAYWRIGHT_JSON_REPORT = 'test-results/playwright.json';
@@ -23,7 +30,7 @@ export default defineConfig({
     headless: true,
     trace: 'retain-on-failure',
     launchOptions: {
-      // CHROMIUM_PATH overrides Debian's /usr/bin/chromium on other machines.
+      // $CHROMIUM_PATH, else Debian's /usr/bin/chromium, else Playwright's download (find-chromium.mjs).
       executablePath: CHROMIUM_PATH,
       args: CHROMIUM_ARGS,
     },

@@ -1,6 +1,8 @@
 import { builtinModules } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { defineConfig, type Plugin } from 'rollup';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type OutputOptions, type Plugin, type RollupOptions } from 'rollup';
 import esbuild from 'rollup-plugin-esbuild';
 import terser from '@rollup/plugin-terser';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -34,9 +36,63 @@ const isExternal = (id: string): boolean =>
   builtins.has(id) ||
   externalPackages.some((name) => id === name || id.startsWith(`${name}/`));
 
+/** A path in the repository (this file's folder). */
+const fromHere = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
 const banner = `/*! push-client v${pkg.version} | MIT License */`;
 
 const libPlugins = (): Plugin[] => [esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' })];
+
+/**
+ * IIFE for <script> tags / CDNs: sets the global `PushClient` to the default export of
+ * src/browser.ts. Dependencies (mitt) are bundled in. `production` is minified and leaves the option
+ * checks out; `development` is readable and checks every option. Exported for the demo (examples/cdn-bundle.ts),
+ * which builds this one file when it is missing or older than the sources: paths are resolved from
+ * this file, not the working directory, so that it builds the same from anywhere.
+ */
+export function cdnBundle(file = 'dist/push-client.min.js', mode: 'production' | 'development' = 'production'): RollupOptions & { output: OutputOptions } {
+  return {
+    input: fromHere('src/browser.ts'),
+    plugins: [
+      nodeResolve({ browser: true, preferBuiltins: false }),
+      esbuild({
+        target: 'es2019',
+        tsconfig: fromHere('tsconfig.json'),
+        // The option checks run where `process.env.NODE_ENV` is not "production", and ask `typeof
+        // process` first: a script tag has no bundler and no `process`, so each script gets its own.
+        define: { process: JSON.stringify({ env: { NODE_ENV: mode } }) },
+      }),
+      ...(mode === 'production'
+        ? [
+            terser({
+              ecma: 2019,
+              compress: {
+                passes: 2,
+                unsafe_arrows: true,
+                unsafe_methods: true,
+                toplevel: false,
+              },
+              mangle: { toplevel: false },
+              // Keep the public class names (PushClient, PushError, ...) readable in devtools/logs.
+              keep_classnames: /^Push/,
+              format: { comments: /^!/ },
+            }),
+          ]
+        : []),
+    ],
+    output: {
+      file: path.resolve(fromHere('.'), file),
+      format: 'iife',
+      name: 'PushClient',
+      exports: 'default',
+      banner,
+      sourcemap: true,
+      generatedCode: 'es2015',
+      // A script tag is one file: tab sharing, loaded with import() by the modules, comes inline.
+      inlineDynamicImports: true,
+    },
+  };
+}
 
 export default defineConfig([
   // ESM + CJS for all entries, built together so that code shared between entries
@@ -70,48 +126,8 @@ export default defineConfig([
       },
     ],
   },
-  // IIFE scripts for <script> tags / CDNs: set the global `PushClient` to the default export of
-  // src/browser.ts, with mitt bundled in. Two of them: the minified production script, and a readable
-  // development one that checks every option (the checks run where `process.env.NODE_ENV` is not
-  // "production", and a script tag has no bundler to say so: each script is built with its own).
-  ...(['production', 'development'] as const).map((mode) => ({
-    input: 'src/browser.ts',
-    plugins: [
-      nodeResolve({ browser: true, preferBuiltins: false }),
-      esbuild({
-        target: 'es2019',
-        tsconfig: 'tsconfig.json',
-        // The checks ask `typeof process` first: a script tag has no `process`, so the build gives one.
-        define: { process: JSON.stringify({ env: { NODE_ENV: mode } }) },
-      }),
-      ...(mode === 'production'
-        ? [
-            terser({
-              ecma: 2019,
-              compress: {
-                passes: 2,
-                unsafe_arrows: true,
-                unsafe_methods: true,
-                toplevel: false,
-              },
-              mangle: { toplevel: false },
-              // Keep the public class names (PushClient, PushError, ...) readable in devtools/logs.
-              keep_classnames: /^Push/,
-              format: { comments: /^!/ },
-            }),
-          ]
-        : []),
-    ],
-    output: {
-      file: mode === 'production' ? 'dist/push-client.min.js' : 'dist/push-client.js',
-      format: 'iife' as const,
-      name: 'PushClient',
-      exports: 'default' as const,
-      banner,
-      sourcemap: true,
-      generatedCode: 'es2015' as const,
-      // A script tag is one file: tab sharing, loaded with import() by the modules, comes inline.
-      inlineDynamicImports: true,
-    },
-  })),
+  // IIFE scripts for <script> tags / CDNs: the minified production script, and a readable
+  // development one that checks every option.
+  cdnBundle('dist/push-client.min.js'),
+  cdnBundle('dist/push-client.js', 'development'),
 ]);

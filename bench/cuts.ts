@@ -9,15 +9,15 @@
  */
 import { PushClient } from '../src/node';
 import type { PushClientOptions } from '../src/node';
+import { byMode } from './lib/mode';
 import { startProxy } from './lib/proxy';
 import { startPush } from './lib/servers';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const RUNS = QUICK ? 1 : 3;
-const EVENTS = QUICK ? 500 : 5000;
-const SECONDS = QUICK ? 2 : 12;
+const RUNS = byMode(3, 1);
+const EVENTS = byMode(5000, 500, 100);
+const SECONDS = byMode(12, 2, 1);
 const GIVE_UP = 30_000;
 
 interface Outcome {

@@ -19,15 +19,15 @@ import { PushClient } from '../src/node';
 import type { PushClientOptions, PushUrl } from '../src/node';
 import { startProxy, type ProxyModes } from './lib/proxy';
 import { closedPort, startPush, startRawSse, startRawWs, startSocketIo } from './lib/servers';
+import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const SAMPLES = QUICK ? 3 : 9;
-const SLOW_SAMPLES = QUICK ? 1 : 3;
+const SAMPLES = byMode(9, 3, 1);
+const SLOW_SAMPLES = byMode(3, 1);
 /** connectTimeout used here (the default is 5000 ms; a shorter one keeps the benchmark short). */
-const CT = 1000;
-const GIVE_UP = 8000;
+const CT = byMode(1000, 1000, 300);
+const GIVE_UP = byMode(8000, 8000, 1500);
 
 type Sample = { ms: number; transport?: string } | null;
 

@@ -15,12 +15,13 @@
  */
 import os from 'node:os';
 import { child } from './lib/child';
+import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const N = +(process.env.FANOUT_N || (QUICK ? 200 : 10_000));
-const ROUNDS = QUICK ? 3 : 5;
+const QUICK = byMode(false, true);
+const N = +(process.env.FANOUT_N || byMode(10_000, 200, 50));
+const ROUNDS = byMode(5, 3, 1);
 /** Passes over every server (odd ones in reverse order); their rounds are pooled. */
 const PASSES = +(process.env.FANOUT_PASSES || (QUICK ? 1 : 2));
 /** Longest wait for one round's event to reach every client. */

@@ -2,7 +2,9 @@
  * `npm run bench [-- size|throughput|fallback|recovery|cuts|share|scale|fanout|sse]`: runs every benchmark in sequence, or
  * the one named. Each prints a Markdown table. Not part of the test suite. Loopback only; every loop
  * is bounded and every server and browser it starts is stopped before it returns.
- * BENCH_QUICK=1 makes each one shorter (fewer runs and samples).
+ * BENCH_QUICK=1 makes each one shorter (fewer runs and samples); BENCH_SMOKE=1 shortest (bench/lib/mode.ts).
+ * `--list` prints the names, one a line: test/bench-smoke.test.ts runs each one that way in `npm test`,
+ * so a benchmark added here is smoke-tested without more ado.
  */
 import os from 'node:os';
 
@@ -22,6 +24,10 @@ const load: Record<Name, () => Promise<{ run(): Promise<unknown> }>> = {
 };
 
 const args = process.argv.slice(2);
+if (args[0] === '--list') {
+  console.log(ALL.join('\n'));
+  process.exit(0);
+}
 const bad = args.filter((a) => !ALL.includes(a as Name));
 if (bad.length) {
   console.error(`unknown benchmark ${bad.join(', ')}; choose from: ${ALL.join(', ')}`);

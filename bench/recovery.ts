@@ -16,11 +16,11 @@ import { PushClient } from '../src/node';
 import type { TransportName } from '../src/node';
 import { startProxy } from './lib/proxy';
 import { startPush, startRawSse, startRawWs, startSocketIo, type Running } from './lib/servers';
+import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const SAMPLES = QUICK ? 3 : 7;
+const SAMPLES = byMode(7, 3, 1);
 const INTERVAL = 2;
 const GIVE_UP = 10_000;
 

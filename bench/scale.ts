@@ -10,13 +10,13 @@
  */
 import os from 'node:os';
 import { child } from './lib/child';
+import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const N = +(process.env.SCALE_N || (QUICK ? 2000 : 10_000));
-const FANOUTS = QUICK ? 3 : 5;
-const RATE_SECONDS = QUICK ? 2 : 4;
+const N = +(process.env.SCALE_N || byMode(10_000, 2000, 200));
+const FANOUTS = byMode(5, 3, 1);
+const RATE_SECONDS = byMode(4, 2, 1);
 /** Deliveries per second aimed at in the CPU measurement (events/s × connections). */
 const DELIVERIES = 50_000;
 const TRANSPORTS = ['websocket', 'eventsource', 'longpoll'] as const;
@@ -65,7 +65,7 @@ async function one(transport: (typeof TRANSPORTS)[number]): Promise<Result> {
         const all = await clients.next('all', 30_000);
         r.fanoutMs.push(all.at - pub.at);
         r.fanoutCpuMs.push(pub.cpuMs);
-      } catch (e) {
+      } catch {
         clients.send({ type: 'status' });
         const st = await clients.next('status', 5000);
         throw new Error(`fan-out ${f + 1}: ${st.reached} of ${st.open} clients got it within 30 s`);

@@ -9,12 +9,12 @@ import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/helpers/chromium';
 import { startServer, type TestServer } from '../test/e2e/fixtures/server';
 import { haveChromium } from './lib/chromium';
+import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const ROUNDS = QUICK ? 1 : 5;
-const TAB_COUNTS = QUICK ? [2] : [2, 4, 8];
+const ROUNDS = byMode(5, 1);
+const TAB_COUNTS = byMode([2, 4, 8], [2]);
 
 async function openTabs(context: BrowserContext, server: TestServer, n: number, query: string): Promise<Page[]> {
   const tabs: Page[] = [];

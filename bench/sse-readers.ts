@@ -10,12 +10,13 @@ import { EventSource as EventSource5 } from 'eventsource';
 import EventSource2 from 'eventsource-v2';
 import { EventSource as EventSource4 } from 'eventsource-v4';
 import { FetchEventSource } from '../src/transports/fetch-event-source';
+import { byMode } from './lib/mode';
 import { measure } from './lib/size';
 import { median, table } from './lib/table';
 import { listen } from './lib/util';
 
-const EVENTS = process.env.BENCH_QUICK ? 20_000 : 100_000;
-const RUNS = process.env.BENCH_QUICK ? 1 : 5;
+const EVENTS = byMode(100_000, 20_000, 2_000);
+const RUNS = byMode(5, 1);
 /** Events per write: the server writes in chunks of about 64 KiB. */
 const PER_WRITE = 800;
 

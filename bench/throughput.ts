@@ -28,18 +28,19 @@ import { Server as SocketIoServer, type Socket } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createPushServer } from '../src/server/index';
 import { haveChromium, launch, type Browser } from './lib/chromium';
+import { noBrowserMessage } from '../test/helpers/find-chromium.mjs';
 import { root } from './lib/size';
 import { whatIf } from './lib/whatif';
 import { clientCost } from './lib/client-cost';
+import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { deferred, json, listen, now, readJson, sleep, tick, within } from './lib/util';
 
-const QUICK = !!process.env.BENCH_QUICK;
-const ROUNDS = +(process.env.BENCH_ROUNDS || (QUICK ? 1 : 3));
-const N_SMALL = QUICK ? 5_000 : 20_000;
-const N_LARGE = QUICK ? 1_000 : 4_000;
+const ROUNDS = +(process.env.BENCH_ROUNDS || byMode(3, 1));
+const N_SMALL = byMode(20_000, 5_000, 500);
+const N_LARGE = byMode(4_000, 1_000, 100);
 const PACED_RATE = 10_000;
-const PACED_SECONDS = 2;
+const PACED_SECONDS = byMode(2, 2, 0.5);
 const CHUNK = 100;
 const LARGE_BYTES = 4096;
 
@@ -132,7 +133,7 @@ const html = (patched: boolean) =>
 
 export async function run(): Promise<Record<string, any>> {
   if (!haveChromium()) {
-    console.log('\n## Throughput: skipped, no Chromium at /usr/bin/chromium (apt-get install chromium)\n');
+    console.log(`\n## Throughput: skipped. ${noBrowserMessage()}\n`);
     return {};
   }
   const pageJs = await bundlePage();

@@ -2,6 +2,8 @@
  * The push-client demo: one `http.Server` with `createPushServer` at `/push`, publishing a live
  * stock ticker and hosting a chat with rooms, and serving the demo page at `/` (its script is bundled
  * from `examples/app.ts` and the library source by esbuild when the server starts: no build step).
+ * `/cdn.html` loads the built CDN file, dist/push-client.min.js, which the server builds at start
+ * when it is missing or stale (examples/cdn-bundle.ts), so that `npm install && npm run demo` is enough.
  *
  *   npm run demo                 # http://127.0.0.1:3000/
  *   PORT=8080 HOST=0.0.0.0 npm run demo
@@ -16,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { createPushServer, type PushServer, type TransportName } from '../src/server';
 import { PushClient } from '../src/node';
+import { CDN_FILE, ensureCdnBundle } from './cdn-bundle';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -56,6 +59,11 @@ export interface DemoOptions {
   rate?: number;
   /** Where the terminal lines go; `false` for none. Default `console.log`. */
   log?: ((line: string) => void) | false;
+  /**
+   * The folder /push-client.min.js is served from, and built into when it is missing or older than
+   * the sources. Default: the repository's dist/ (where `npm run build` writes it).
+   */
+  dist?: string;
 }
 
 export interface Demo {
@@ -100,7 +108,7 @@ function bundlePage(): Promise<string> {
   return bundled;
 }
 
-const MIN_JS = path.resolve(HERE, '../dist/push-client.min.js');
+const DIST = path.resolve(HERE, '../dist');
 
 async function serveFile(res: http.ServerResponse, file: string, type: string, missing = 'not found'): Promise<void> {
   try {
@@ -125,7 +133,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const log = options.log === false ? () => {} : options.log ?? ((line: string) => console.log(line));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not ${JSON.stringify(process.env.PORT ?? options.port)}`);
 
-  const [html, script] = await Promise.all([readFile(path.join(HERE, 'index.html'), 'utf8'), bundlePage()]);
+  const dist = options.dist ?? DIST;
+  const minJs = path.join(dist, CDN_FILE);
+  // A failed CDN build only costs /cdn.html: the demo starts, and says why that page will not work.
+  const [html, script, cdn] = await Promise.all([
+    readFile(path.join(HERE, 'index.html'), 'utf8'),
+    bundlePage(),
+    ensureCdnBundle(dist).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })),
+  ]);
 
   // ---- HTTP: the page, its script, and two small endpoints (the push server takes /push) -------
   const server = http.createServer((req, res) => {
@@ -135,7 +150,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (route === 'GET /app.js') return send(res, 200, 'text/javascript; charset=utf-8', script);
     // The same client from a plain <script> tag, as from a CDN: the built dist/push-client.min.js.
     if (route === 'GET /cdn.html') return void serveFile(res, path.join(HERE, 'cdn.html'), 'text/html; charset=utf-8');
-    if (route === 'GET /push-client.min.js') return void serveFile(res, MIN_JS, 'text/javascript; charset=utf-8', 'dist/push-client.min.js is not built yet: run `npm run build`, then reload.');
+    if (route === 'GET /push-client.min.js') return void serveFile(res, minJs, 'text/javascript; charset=utf-8', `${minJs} could not be built: run \`npm run build\`, then reload.`);
     // The page estimates the offset between its clock and the server's with this, for the latency.
     if (route === 'GET /demo/clock') return json(res, 200, { now: now() });
     if (route === 'POST /demo/cut') {
@@ -277,7 +292,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   log('');
   log(`  Publishing: ticker (${names.join(', ')}; ${rate} events/s) and chat in rooms ${ROOMS.map((r) => '#' + r).join(', ')}`);
   log(`  (#${REFUSED_ROOM} is refused by onJoin, to show a refusal).`);
-  log(`  ${url}cdn.html is the same client from a plain <script> tag (after \`npm run build\`).`);
+  if ('error' in cdn) log(`  ${url}cdn.html will not work: building ${minJs} failed (${cdn.error}); try \`npm run build\`.`);
+  else log(`  ${url}cdn.html is the same client from a plain <script> tag (${path.relative(process.cwd(), cdn.file) || cdn.file}${cdn.built ? `, built at start in ${cdn.ms} ms` : ''}).`);
   log('  Ctrl-C stops.');
   log('');
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: build, type check (src, tests, benches, examples), then vitest (unit + integration),
-// then Playwright (e2e), and at the very end one line `N passed, M failed` summed over every suite
-// (the type check counts as one test). Plain Node, no dependencies.
+// `npm test`: build, type check (src, tests, benches, examples), lint (Biome), the package linters on the packed
+// tarball (publint, arethetypeswrong), then vitest (unit + integration), then Playwright (e2e), and
+// at the very end one line `N passed, M failed` summed over every suite (each check, the type check,
+// the lint and each package linter, counts as one test). Plain Node, no dependencies.
 //
 // Counting rules:
 // - passed: tests that ran and passed (Playwright: `expected` and `flaky`).
@@ -12,11 +13,16 @@
 // - skipped / todo tests are shown per suite but are not counted as passed.
 // Exit code: 0 only when nothing failed and both suites ran.
 //
+// Without a Chromium (test/helpers/find-chromium.mjs: $CHROMIUM_PATH, Debian's, or Playwright's
+// download) it stops at once: one line that says how to get one, and `0 passed, 1 failed`, instead
+// of a build and then a failure for every browser test.
+//
 // Options: --no-build  skip `npm run build` (dist/ must already be up to date for the e2e tests).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findChromium, noBrowserMessage } from '../test/helpers/find-chromium.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -120,6 +126,12 @@ function runSuite(name, reportFile, cmd, cmdArgs, count, { skipReason } = {}) {
   return c;
 }
 
+if (!findChromium()) {
+  log(noBrowserMessage());
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 mkdirSync(REPORT_DIR, { recursive: true });
 
 let buildFailed = false;
@@ -128,8 +140,21 @@ if (!args.has('--no-build')) {
   if (buildFailed) log('build: FAILED; the e2e suite needs dist/ and will not run');
 }
 
+/** Checks that count as one test each: name → passed. */
+const checks = new Map();
+
 // Vitest and Playwright only strip types: without this, a test could call the API wrongly unnoticed.
-const typecheck = run('typecheck', 'npm', ['run', '--silent', 'typecheck']) === 0;
+checks.set('typecheck', run('typecheck', 'npm', ['run', '--silent', 'typecheck']) === 0);
+
+// Biome's recommended rules, less those biome.jsonc turns off and says why; warnings fail too.
+checks.set('lint', run('lint', 'npm', ['run', '--silent', 'lint']) === 0);
+
+// What a TypeScript consumer of the published package resolves (scripts/lint-package.mjs packs
+// dist/ with `npm pack`, so they need the build).
+for (const linter of ['publint', 'attw']) {
+  if (buildFailed) log(`${linter}: not run (the build failed)`);
+  checks.set(linter, !buildFailed && run(linter, 'node', ['scripts/lint-package.mjs', linter]) === 0);
+}
 
 const vitest = runSuite(
   'vitest',
@@ -151,16 +176,14 @@ const playwright = runSuite(
 );
 
 console.log('');
-log(`typecheck: ${typecheck ? 'passed' : 'FAILED'}`);
+for (const [name, ok] of checks) log(`${name}: ${ok ? 'passed' : 'FAILED'}`);
 for (const [name, c] of [['vitest', vitest], ['playwright', playwright]]) {
   log(`${name} results: passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped}`);
   for (const note of c.notes) log(`  ${name}: ${note}`);
 }
-if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH && playwright.failed > 0) {
-  log('hint: /usr/bin/chromium is missing (apt-get install chromium, or set CHROMIUM_PATH)');
-}
 
-const passed = vitest.passed + playwright.passed + (typecheck ? 1 : 0);
-const failed = vitest.failed + playwright.failed + (typecheck ? 0 : 1);
+const checksPassed = [...checks.values()].filter(Boolean).length;
+const passed = vitest.passed + playwright.passed + checksPassed;
+const failed = vitest.failed + playwright.failed + (checks.size - checksPassed);
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed > 0 ? 1 : 0;

@@ -1,15 +1,16 @@
 /**
- * Starts Debian's Chromium headless on one URL, directly (no Playwright, no DevTools protocol), so
- * that no instrumentation sits on the page's network. The page reports back to our server by POST.
+ * Starts Chromium headless on one URL, directly (no Playwright, no DevTools protocol), so that no
+ * instrumentation sits on the page's network. The page reports back to our server by POST. Which
+ * Chromium: test/helpers/find-chromium.mjs ($CHROMIUM_PATH, Debian's, or Playwright's download).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, HAVE_CHROMIUM } from '../../test/helpers/chromium';
 
 export function haveChromium(): boolean {
-  return existsSync(CHROMIUM_PATH);
+  return HAVE_CHROMIUM;
 }
 
 export interface Browser {

@@ -1,5 +1,14 @@
-/** Debian's chromium (.ci/run installs it); Playwright's own browser download is never used. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+import { DEBIAN_CHROMIUM, findChromium } from './find-chromium.mjs';
+
+/** Whether a Chromium was found (find-chromium.mjs: $CHROMIUM_PATH, Debian's, or Playwright's download). */
+export const HAVE_CHROMIUM = findChromium() !== undefined;
+
+/**
+ * The Chromium to drive. When there is none this is still a path (the one that was looked for), so
+ * that launching fails with that path in the error; scripts/test.mjs stops before any browser test
+ * in that case, and playwright.config.ts refuses to run.
+ */
+export const CHROMIUM_PATH = findChromium() ?? (process.env.CHROMIUM_PATH || DEBIAN_CHROMIUM);
 
 /**
  * Flags for every headless Chromium here, under Playwright and launched directly by the benches.

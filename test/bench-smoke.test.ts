@@ -1,0 +1,56 @@
+/**
+ * Every benchmark registered in bench/index.ts (`npm run bench -- --list`), run the way `npm run bench
+ * -- NAME` runs it but in smoke mode (BENCH_SMOKE=1, bench/lib/mode.ts: the least that still runs
+ * each code path once), so that none rots unnoticed between the runs that produce the published
+ * figures. Each must exit 0 and print a Markdown table with at least one figure; the figures
+ * themselves mean nothing here. One at a time: some start a Chromium or hundreds of clients.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BENCH = ['--import', 'tsx', path.join(ROOT, 'bench/index.ts')];
+/** Per benchmark, on a busy 2-core machine; the whole smoke is meant to stay near a minute. */
+const LIMIT_MS = 60_000;
+
+const NAMES = execFileSync(process.execPath, [...BENCH, '--list'], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n');
+
+/** Runs one benchmark in smoke mode; resolves with its exit code and output. */
+function runBench(name: string): Promise<{ code: number | null; out: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...BENCH, name], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_SMOKE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    // Past the limit the benchmark has stalled: stop it (its servers and browsers go with it).
+    const timer = setTimeout(() => child.kill('SIGKILL'), LIMIT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, ms: Date.now() - started });
+    });
+  });
+}
+
+describe.sequential('benchmarks, smoke mode', () => {
+  it('the registry lists the benchmarks', () => {
+    expect(NAMES).toEqual(expect.arrayContaining(['size', 'throughput', 'fallback', 'recovery', 'scale']));
+  });
+
+  for (const name of NAMES) {
+    it(`${name} runs and prints figures`, { timeout: LIMIT_MS + 10_000 }, async () => {
+      const r = await runBench(name);
+      const tail = r.out.slice(-3000);
+      expect(r.code, `${name} exit code (null: killed after ${LIMIT_MS} ms)\n${tail}`).toBe(0);
+      expect(r.out).not.toMatch(new RegExp(`^${name} failed:`, 'm'));
+      // A Markdown table row with a number in a cell: `| label | 1,234 | ...`.
+      expect(r.out, `${name} printed no figure\n${tail}`).toMatch(/^\|[^\n]*\|\s*-?[\d,.]+\s*\|/m);
+      console.log(`bench smoke: ${name} ${(r.ms / 1000).toFixed(1)} s`);
+    });
+  }
+});
