@@ -91,7 +91,7 @@ export class LiveChart {
     left: number,
     right: number,
     top: number,
-    height: number,
+    _height: number,
     title: string,
     ticks: number[],
     y: (v: number) => number,

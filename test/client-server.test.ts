@@ -113,7 +113,7 @@ describe('fallback', () => {
       }
       s.server.emit('request', req, res);
     });
-    hold.on('upgrade', (req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\n\r\n'));
+    hold.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\n\r\n'));
     const port = await listen(hold);
     cleanup.add(() => shut(hold));
     const t0 = Date.now();
@@ -165,7 +165,7 @@ describe('fallback', () => {
 describe('backoff', () => {
   it('does not hammer a server that accepts and closes at once', async () => {
     let hits = 0;
-    const server = http.createServer((req, res) => {
+    const server = http.createServer((_req, res) => {
       hits++;
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end('data: hi\n\n');
@@ -182,7 +182,7 @@ describe('backoff', () => {
 
   it('stops for good on 401 and says so', async () => {
     let hits = 0;
-    const server = http.createServer((req, res) => {
+    const server = http.createServer((_req, res) => {
       hits++;
       res.writeHead(401).end('no');
     });

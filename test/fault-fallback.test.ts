@@ -142,7 +142,7 @@ describe('the heartbeat is checked by the clock, not only by a timer (frozen tim
   it.each(ALL)('%s: send() after the deadline drops the dead connection at once and goes out on the next', async (transport) => {
     const { s, p } = await setup({ heartbeatMs: 100_000, pollTimeout: 100_000 });
     const got: unknown[] = [];
-    s.push.onMessage((e, d) => got.push(d));
+    s.push.onMessage((_e, d) => got.push(d));
     const c = client(p, { transports: [transport], heartbeatTimeout: HB });
     await opened(c);
     if (transport === 'longpoll') await until(() => p.count('lp') >= 2, 3000, 'a poll held by the server');

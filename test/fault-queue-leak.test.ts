@@ -30,7 +30,7 @@ describe.each(ALL)('send queue over %s', (transport) => {
   it('queues sends while reconnecting (up to maxQueued), rejects the overflow with QUEUE_FULL, flushes in order on open', async () => {
     const { s, p } = await setup();
     const got: [unknown, string][] = [];
-    s.push.onMessage((e, d, conn) => got.push([d, conn.id]));
+    s.push.onMessage((_e, d, conn) => got.push([d, conn.id]));
     const c = client(p, { transports: [transport], maxQueued: 5 });
     await opened(c);
     p.down = true;

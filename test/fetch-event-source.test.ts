@@ -38,7 +38,7 @@ function open(url: string, init?: ConstructorParameters<typeof FetchEventSource>
 
 describe('FetchEventSource', () => {
   it('sends the headers, dispatches unnamed events to onmessage and named ones to their listeners, and keeps lastEventId as EventSource does', async () => {
-    const s = await serve((req, res) => {
+    const s = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
       res.write('retry: 100\n\n: comment\n\nid: 1\ndata: one\n\nevent: news\ndata: two\ndata: lines\n\nevent: other\ndata: unheard\n\n');
       res.write('data: no id\n\nid\ndata: id reset\n\n');
@@ -57,7 +57,7 @@ describe('FetchEventSource', () => {
   });
 
   it('closes on a 401 with UNAUTHORIZED, and keeps Retry-After of a 503', async () => {
-    const s = await serve((req, res) => {
+    const s = await serve((_req, res) => {
       if (s.requests.length === 1) res.writeHead(401).end();
       else res.writeHead(503, { 'retry-after': '7' }).end('busy');
     });
@@ -71,12 +71,12 @@ describe('FetchEventSource', () => {
   });
 
   it('refuses a response that is not text/event-stream with BAD_FRAME, and reports an over-long event without closing', async () => {
-    const html = await serve((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>'));
+    const html = await serve((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>'));
     const a = open(html.url);
     await until(() => a.errors.length === 1, 5000, 'the error');
     expect(a.errors[0]).toMatchObject({ code: 'BAD_FRAME' });
 
-    const big = await serve((req, res) => {
+    const big = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(`data: ${'x'.repeat(500)}\n\ndata: after\n\n`);
     });
@@ -93,7 +93,7 @@ describe('FetchEventSource', () => {
     const bytes = Buffer.from(`data: ${text}\n\n`);
     // Cut inside each multi-byte character: the chunks arrive apart (a write, a pause, a write).
     const cuts = [...bytes.keys()].filter((i) => i > 0 && (bytes[i] & 0xc0) === 0x80);
-    const s = await serve(async (req, res) => {
+    const s = await serve(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       let from = 0;
       for (const c of cuts) {

@@ -95,7 +95,7 @@ function mutate(r: Rng, input: string): Buffer {
         s = s.slice(0, at);
         break;
       case 5: // a query value replaced by something interesting
-        s = s.replace(/=([^&\s]*)/g, (m, v) => (r.next() < 0.3 ? '=' + encodeURI(r.pick(INTERESTING)).slice(0, 6000) : m));
+        s = s.replace(/=([^&\s]*)/g, (m, _v) => (r.next() < 0.3 ? '=' + encodeURI(r.pick(INTERESTING)).slice(0, 6000) : m));
         break;
       case 6: // a header value replaced
         s = s.replace(/: ([^\r\n]*)\r\n/, () => `: ${r.pick(HEADER_VALUES)}\r\n`);
@@ -269,7 +269,7 @@ describe('fuzz: the server entry points', () => {
       const got = new Map<PushClient, unknown>();
       for (const c of held) c.on('after', (d) => got.set(c, d));
       const sent: string[] = [];
-      server.push.onMessage((e, _d, conn) => sent.push(conn.transport));
+      server.push.onMessage((_e, _d, conn) => sent.push(conn.transport));
       await server.push.publish('after', 'the fuzz');
       await until(() => got.size === LIMIT, 10_000, 'every good client to get the event');
       for (const t of transports) await held.find((c) => c.status.transport === t)!.send('hello', t);

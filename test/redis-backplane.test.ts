@@ -9,7 +9,7 @@ import { startProxy, startRedis, useRedis } from './helpers/redis';
 import { sleep, until } from './helpers/net';
 
 const redis = useRedis({ beforeAll, beforeEach, afterAll });
-let open: Backplane[] = [];
+const open: Backplane[] = [];
 let n = 0;
 
 afterEach(async () => {

@@ -12,7 +12,6 @@ import {
   startProxy,
   startRedisPush,
   useRedis,
-  type PushProcess,
   type RedisPushOptions,
 } from './helpers/redis';
 import { connect, type AnyClient } from './helpers/server-clients';

@@ -12,8 +12,8 @@ import net from 'node:net';
 import { rawExchange } from './helpers/net';
 import { connect, lpGet, post, sleep, sseClient, startServer, until, wsClient, type AnyClient, type TestServer } from './helpers/server-clients';
 
-let servers: TestServer<any>[] = [];
-let clients: { stop(): unknown }[] = [];
+const servers: TestServer<any>[] = [];
+const clients: { stop(): unknown }[] = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.stop();
@@ -356,7 +356,7 @@ describe('polls and sends are checked against the connection they name', () => {
     expect(seen).toEqual([undefined, cid, cid, cid]);
 
     // Without identify the default compares JSON: a user that differs on every request never matches.
-    const strict = await start<User>({ pollTimeout: 50, authorize: (req) => ({ id: 'x', at: Math.random() }) });
+    const strict = await start<User>({ pollTimeout: 50, authorize: (_req) => ({ id: 'x', at: Math.random() }) });
     const h = JSON.parse((await lpGet(strict.url, {})).frames[0].data);
     expect((await lpGet(strict.url, { cid: h.cid, ack: '1' })).status).toBe(403);
   });

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memoryBackplane, type Backplane, type BackplaneEntry } from '../src/server';
 import { connect, KINDS, sleep, startServer, until, type AnyClient, type TestServer } from './helpers/server-clients';
 
-let servers: TestServer<any>[] = [];
-let clients: AnyClient[] = [];
+const servers: TestServer<any>[] = [];
+const clients: AnyClient[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.stop()));

@@ -2,7 +2,7 @@ import { rawExchange } from './helpers/net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, lpGet, post, sseClient, startServer, wsClient, type TestServer } from './helpers/server-clients';
 
-let servers: TestServer<any>[] = [];
+const servers: TestServer<any>[] = [];
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));

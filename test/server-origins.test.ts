@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { lpGet, startServer, wsClient, type TestServer } from './helpers/server-clients';
 
-let servers: TestServer<any>[] = [];
+const servers: TestServer<any>[] = [];
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));

@@ -1,5 +1,5 @@
 import mitt, { type Emitter } from 'mitt';
-import { ACK, HEARTBEAT, HELLO, LONGEST, PushError, decodeFrame, isEventName, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
+import { ACK, HEARTBEAT, HELLO, LONGEST, PushError, decodeFrame, isEventName, isHello, type Ack, type Frame, type Hello, type SseEvent } from '../protocol';
 import type { Carry, Transport, TransportDefinition } from '../transports/transport';
 import { createChannels } from './channels';
 import { ANY, STATUS, createListeners, type AppFunction } from './listeners';
@@ -343,7 +343,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         if (!inTurn(() => opened(true))) return;
       }
       if (plain) return void ((e.data || e.id !== undefined) && deliver(e.event, e.data, e.id));
-      let frame;
+      let frame: Frame;
       try {
         frame = decodeFrame(e);
       } catch (error) {

@@ -52,7 +52,7 @@ export const defaultReconnect: ReconnectOptions = {
  * and the server's `retry:`), capped at `maxDelay`, minus a random share of up to `jitter`.
  */
 export function backoffDelay(r: ReconnectOptions, attempt: number, floor = 0, random = Math.random): number {
-  const base = Math.min(r.maxDelay, Math.max(r.minDelay, floor) * Math.pow(r.factor, attempt));
+  const base = Math.min(r.maxDelay, Math.max(r.minDelay, floor) * r.factor ** attempt);
   return Math.round(base * (1 - r.jitter * random()));
 }
 

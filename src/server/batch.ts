@@ -46,7 +46,7 @@ export class Batch {
   }
 
   /** The node for these blocks and then `block`. */
-  then(block: string): Batch {
+  followedBy(block: string): Batch {
     if (block === this.lastBlock) return this.lastChild!;
     // Most nodes only ever get one child: the map (which hashes each block) is made at the second.
     let child = this.lastChild && this.children?.get(block);

@@ -73,7 +73,7 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
 
   /** Queues one encoded block for the next flush. */
   push(block: string): void {
-    this.pending = (this.pending ?? this.host.batchRoot()).then(block);
+    this.pending = (this.pending ?? this.host.batchRoot()).followedBy(block);
     if (!this.dirty) {
       this.dirty = true;
       this.host.schedule(this);

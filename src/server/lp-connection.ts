@@ -50,7 +50,7 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
   push(block: string): void {
     // `pending` follows the blocks queued since the last answer, so that a body of only those is
     // built once for every session that got them (./batch.ts).
-    this.pending = (this.pending ?? this.host.batchRoot()).then(block);
+    this.pending = (this.pending ?? this.host.batchRoot()).followedBy(block);
     this.queue.push(block);
     this.bytes += block.length;
     if (this.bytes > this.host.maxBufferedBytes) {

@@ -276,7 +276,7 @@ class RedisBackplane implements Backplane {
     const out: BackplaneEntry[] = [];
     // The entry right after the client's must be <epoch>-<n+1>: anything else means a gap (trimmed,
     // or the stream was re-created), or the id was never ours.
-    let expect: string = after.ms + '-' + (after.seq + 1n);
+    const expect: string = after.ms + '-' + (after.seq + 1n);
     let from = '(' + afterId;
     const max = Number(this.maxLen) * 2 + 2000;
     for (let seen = 0; seen <= max; ) {

@@ -74,7 +74,7 @@ for (const how of ['closed', 'hidden, then closed', 'close()'] as const) {
     await serve(server);
     const tabs = (await openTabs(context, server, 3, '?transports=eventsource,longpoll&share=true')) as Page[];
     for (const tab of tabs) await expect.poll(() => state(tab), long).toBe('open');
-    const leader = tabs.find((t, i) => i >= 0) as Page;
+    const leader = tabs[0];
     expect(await leads(leader)).toBe(true);
     const before = server.push.connections.map((c) => c.id);
     expect(before).toHaveLength(1);

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 
 /** Listens on 127.0.0.1 on `port` (default: a free one) and returns the port. */
