@@ -14,7 +14,7 @@
  *                                   FANOUT_PASSES=n passes over the servers, default 2)
  */
 import os from 'node:os';
-import { child } from './lib/child';
+import { child, perConnection } from './lib/child';
 import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
@@ -90,10 +90,7 @@ async function one(server: Server, clients: Child): Promise<Result> {
     s.send({ type: 'memory' });
     const full = await s.next('memory', 60_000);
     r.held = opened.open;
-    if (r.held > 0) {
-      r.rssPer = (full.rss - idle.rss) / r.held;
-      r.heapPer = (full.heap + full.external - idle.heap - idle.external) / r.held;
-    }
+    if (r.held > 0) Object.assign(r, perConnection(idle, full, r.held));
     if (opened.failed) throw new Error(`${opened.failed} of ${N} clients could not connect`);
     for (let k = 1; k <= ROUNDS; k++) {
       clients.send({ type: 'expect', count: k });

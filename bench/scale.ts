@@ -9,7 +9,7 @@
  *   npm run bench -- scale          (SCALE_N=2000 for a smaller run)
  */
 import os from 'node:os';
-import { child } from './lib/child';
+import { child, perConnection } from './lib/child';
 import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
@@ -51,10 +51,7 @@ async function one(transport: (typeof TRANSPORTS)[number]): Promise<Result> {
     server.send({ type: 'memory' });
     const full = await server.next('memory', 60_000);
     r.held = full.connections;
-    if (r.held > 0) {
-      r.rssPer = (full.rss - idle.rss) / r.held;
-      r.heapPer = (full.heap + full.external - idle.heap - idle.external) / r.held;
-    }
+    if (r.held > 0) Object.assign(r, perConnection(idle, full, r.held));
     // Fan-out: one event to everyone, timed from the publish call to the last receipt.
     let k = 0;
     for (let f = 0; f < FANOUTS; f++) {

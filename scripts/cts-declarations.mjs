@@ -12,8 +12,9 @@
 //
 // Runs after scripts/fix-dts-imports.mjs (which makes every relative specifier end in `.js`).
 // Usage: node scripts/cts-declarations.mjs [dir=dist/types]   (plain Node, no dependencies)
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { declarationFiles } from './lib/declarations.mjs';
 
 const dir = path.resolve(process.argv[2] ?? 'dist/types');
 if (!existsSync(dir)) {
@@ -24,16 +25,8 @@ if (!existsSync(dir)) {
 // The same forms as fix-dts-imports.mjs, for relative specifiers that already end in `.js`.
 const RELATIVE_JS = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bdeclare\s+module\s+)(['"])(\.{1,2}\/[^'"]*)\.js\2/g;
 
-function* walk(d) {
-  for (const name of readdirSync(d)) {
-    const p = path.join(d, name);
-    if (statSync(p).isDirectory()) yield* walk(p);
-    else if (name.endsWith('.d.ts')) yield p;
-  }
-}
-
 let files = 0;
-for (const file of walk(dir)) {
+for (const file of declarationFiles(dir)) {
   const esm = readFileSync(file, 'utf8');
   const cjs = esm.replace(RELATIVE_JS, (_whole, lead, quote, base) => `${lead}${quote}${base}.cjs${quote}`);
   writeFileSync(file.replace(/\.d\.ts$/, '.d.cts'), cjs);

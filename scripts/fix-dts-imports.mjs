@@ -9,8 +9,9 @@
 // the explicit form: `./errors` → `./errors.js`, `../protocol` → `../protocol/index.js`.
 //
 // Usage: node scripts/fix-dts-imports.mjs [dir=dist/types]   (plain Node, no dependencies)
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { declarationFiles } from './lib/declarations.mjs';
 
 const dir = path.resolve(process.argv[2] ?? 'dist/types');
 if (!existsSync(dir)) {
@@ -22,18 +23,10 @@ if (!existsSync(dir)) {
 const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bdeclare\s+module\s+)(['"])(\.{1,2}(?:\/[^'"]*)?)\2/g;
 const HAS_RUNTIME_EXT = /\.(?:js|mjs|cjs|json)$/;
 
-function* walk(d) {
-  for (const name of readdirSync(d)) {
-    const p = path.join(d, name);
-    if (statSync(p).isDirectory()) yield* walk(p);
-    else if (name.endsWith('.d.ts')) yield p;
-  }
-}
-
 let files = 0;
 let rewritten = 0;
 const unresolved = [];
-for (const file of walk(dir)) {
+for (const file of declarationFiles(dir)) {
   const src = readFileSync(file, 'utf8');
   const from = path.dirname(file);
   const out = src.replace(SPECIFIER, (whole, lead, quote, spec) => {

@@ -36,3 +36,15 @@ export function child(file: string, nodeArgs: string[] = [], args: string[] = []
   return c;
 }
 
+
+/** A server child's answer to `{ type: 'memory' }`, after GC. */
+export interface MemoryReport {
+  rss: number;
+  heap: number;
+  external: number;
+}
+
+/** Bytes per connection between an idle server and one holding `held` connections: RSS, and JS heap plus buffers. */
+export function perConnection(idle: MemoryReport, full: MemoryReport, held: number): { rssPer: number; heapPer: number } {
+  return { rssPer: (full.rss - idle.rss) / held, heapPer: (full.heap + full.external - idle.heap - idle.external) / held };
+}

@@ -24,16 +24,17 @@ async function open(page: Page, server: TestServer, token: string): Promise<void
   await page.goto(server.origin + '/');
 }
 
+/** The server's `authorize`: records every Authorization header in `seen`; only `Bearer good` may connect. */
+function bearerGood(seen: (string | undefined)[]) {
+  return (req: { headers: { authorization?: string } }) => {
+    seen.push(req.headers.authorization);
+    return req.headers.authorization === 'Bearer good' ? { user: 'ann' } : false;
+  };
+}
+
 test.describe('SSE with headers (FetchEventSource)', () => {
   const seen: (string | undefined)[] = [];
-  test.use({
-    pushOptions: {
-      authorize: (req) => {
-        seen.push(req.headers.authorization);
-        return req.headers.authorization === 'Bearer good' ? { user: 'ann' } : false;
-      },
-    },
-  });
+  test.use({ pushOptions: { authorize: bearerGood(seen) } });
 
   test('the header reaches the server: events arrive over SSE and sends are accepted', async ({ page, server }) => {
     const sent: unknown[] = [];
@@ -64,14 +65,7 @@ test.describe('SSE with headers (FetchEventSource)', () => {
 
 test.describe('SSE with headers (event-source-polyfill)', () => {
   const seen: (string | undefined)[] = [];
-  test.use({
-    pushOptions: {
-      authorize: (req) => {
-        seen.push(req.headers.authorization);
-        return req.headers.authorization === 'Bearer good' ? { user: 'ann' } : false;
-      },
-    },
-  });
+  test.use({ pushOptions: { authorize: bearerGood(seen) } });
 
   test('EventSource: EventSourcePolyfill sends the header on every request; events and sends flow, and after a cut it resumes with nothing lost or repeated', async ({ page, server }) => {
     seen.length = 0;
