@@ -161,6 +161,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     const channels = createChannels(resolved.channels, {
       isOpen: () => status.state === 'open',
+      isClosed: closed,
       send: (text) => void (seam?.control?.(text) || open!.send(text).catch(() => {})),
       plain: () => plain,
       // An upgrade probe on its way asked for the old channel list: ask again later with the new one.
@@ -495,8 +496,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       subscribe: (handler: AppFunction) => (handler(status), on(STATUS, handler)),
       connect,
       send: sending.send,
-      join: (channel: string) => channels.join(channel, closed()),
-      leave: (channel: string) => channels.leave(channel, closed()),
+      join: channels.join,
+      leave: channels.leave,
       close: () => stop(),
     });
     setState('idle');

@@ -12,6 +12,7 @@ export function createChannels(
   initial: string[] | undefined,
   io: {
     isOpen(): boolean;
+    isClosed(): boolean;
     /** Sends a control message over the open transport. */
     send(text: string): void;
     /** `undefined` while the peer's kind is unknown, true for a plain server (it has no channels). */
@@ -44,9 +45,9 @@ export function createChannels(
     waiter ? waiter.reject(e) : io.report(e);
   };
 
-  const request = (kind: typeof JOIN | typeof LEAVE, channel: string, closed: boolean): Promise<void> => {
+  const request = (kind: typeof JOIN | typeof LEAVE, channel: string): Promise<void> => {
     if (!isChannelName(channel)) return Promise.reject(new PushError('BAD_OPTION', kind.slice(1) + ': invalid channel name'));
-    if (closed) return Promise.reject(new PushError('CLOSED', 'client is closed'));
+    if (io.isClosed()) return Promise.reject(new PushError('CLOSED', 'client is closed'));
     if (io.plain()) return Promise.reject(new PushError('SEND_UNSUPPORTED', 'a plain server has no channels'));
     kind === JOIN ? joined.add(channel) : joined.delete(channel);
     io.changed();
@@ -62,8 +63,8 @@ export function createChannels(
 
   return {
     joined,
-    join: (channel: string, closed: boolean) => request(JOIN, channel, closed),
-    leave: (channel: string, closed: boolean) => request(LEAVE, channel, closed),
+    join: (channel: string) => request(JOIN, channel),
+    leave: (channel: string) => request(LEAVE, channel),
     /** A hello: refused channels of the URL are forgotten; requests made while connecting are sent again. */
     hello(h: Hello) {
       sent.clear();
