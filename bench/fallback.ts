@@ -203,9 +203,9 @@ export async function run(): Promise<Row[]> {
       es.close();
     }
   }
-  rows.push({ client: 'eventsource 4 (raw SSE server)', scenario: 'SSE works (reference)', samples: await sample(SAMPLES, () => esSample(rawSse.port)) });
+  rows.push({ client: 'eventsource 5 (raw SSE server)', scenario: 'SSE works (reference)', samples: await sample(SAMPLES, () => esSample(rawSse.port)) });
   rows.push({
-    client: 'eventsource 4 (raw SSE server)',
+    client: 'eventsource 5 (raw SSE server)',
     scenario: 'SSE buffered',
     samples: await viaProxy(rawSse.port, { sseBuffer: true }, (port) => sample(SLOW_SAMPLES, () => esSample(port))),
   });

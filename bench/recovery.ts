@@ -75,7 +75,7 @@ const CASES: Case[] = [
   sioCase(['polling'], false),
   sioCase(['websocket'], true),
   {
-    client: 'eventsource 4 (raw SSE server)',
+    client: 'eventsource 5 (raw SSE server)',
     note: 'defaults; server resumes by Last-Event-ID',
     async start() {
       const s = await startRawSse();
