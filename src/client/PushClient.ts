@@ -297,8 +297,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const reconnect = (e?: PushError) => {
       const policyDelay = resolved.reconnect({ attempt, error: e, elapsed: Date.now() - failingSince, serverRetry });
       if (policyDelay == null) return stop(fail('MAX_RETRIES', `gave up after ${attempt} failed attempts`, e));
-      // Never sooner than the server asked; capped where timers overflow (a longer delay fires at once, again and again).
-      const delay = Math.min(Math.max(policyDelay, serverRetry, e?.retryAfter || 0), LONGEST);
+      // Never sooner than a Retry-After; capped where timers overflow (a longer delay fires at once, again and again).
+      const delay = Math.min(Math.max(policyDelay, e?.retryAfter || 0), LONGEST);
       attempt++;
       inTurn(
         () => setState('reconnecting', e),

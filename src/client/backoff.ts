@@ -34,7 +34,8 @@ export interface RetryContext {
 /**
  * A reconnect policy as a function (SignalR's `IRetryPolicy`, in one call): the delay in ms before
  * the next attempt, or `null` to give up (the client closes with `MAX_RETRIES`). The server's
- * `retry` and a `Retry-After` still apply on top: the delay is never shorter than either.
+ * `retry` and a `Retry-After` still apply on top: the delay is never shorter than either. (The
+ * default policy takes the server's `retry` as the base of its backoff instead, with its jitter.)
  */
 export type ReconnectPolicy = (context: RetryContext) => number | null;
 

@@ -117,7 +117,15 @@ export function resolveOptions(url: PushUrl, options: PushClientOptions = {}): R
   return {
     ...resolved,
     urls,
-    reconnect: typeof reconnect === 'function' ? reconnect : backoffPolicy(reconnectOptions),
+    // The server's `retry` is the base of the default backoff (jitter spreads a crowd below it, as
+    // before); under an app's own policy it is a floor.
+    reconnect:
+      typeof reconnect === 'function'
+        ? (context) => {
+            const delay = reconnect(context);
+            return delay == null ? delay : Math.max(delay, context.serverRetry);
+          }
+        : backoffPolicy(reconnectOptions),
     minUptime: reconnectOptions.minUptime,
   } as Resolved;
 }
