@@ -27,8 +27,10 @@ async function openTabs(context: BrowserContext, server: TestServer, n: number, 
   return tabs;
 }
 
-const openCount = (tabs: Page[]) =>
-  Promise.all(tabs.map((t) => t.evaluate(() => (window as any).client?.status.state === 'open').catch(() => false))).then((s) => s.filter(Boolean).length);
+/** Whether a tab's client is open; a tab still waiting for a connection to load counts as not (bounded: its page may never answer). */
+const isOpen = (tab: Page) =>
+  Promise.race([tab.evaluate(() => (window as any).client?.status.state === 'open').catch(() => false), sleep(1000).then(() => false)]);
+const openCount = (tabs: Page[]) => Promise.all(tabs.map(isOpen)).then((s) => s.filter(Boolean).length);
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
