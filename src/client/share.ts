@@ -108,8 +108,8 @@ export function joinGroup(seam: ShareSeam): () => void {
     seam.setShare({ leader: true, tabs: followers.size + 1 });
     if (wasOpen) post({ kind: 'up', tabs: followers.size + 1 });
   };
-  const heldByOthers = (channel: string, except?: string) =>
-    seam.client.channels.includes(channel) || [...followers].some(([tab, set]) => tab !== except && set.has(channel));
+  /** Whether this tab's app or an attached follower holds `channel`. */
+  const heldByAnyTab = (channel: string) => seam.client.channels.includes(channel) || [...followers.values()].some((set) => set.has(channel));
 
   /** Sends a follower's (or a leaving follower's) join or leave with a request number of ours. */
   const forward = (tab: string, r: number, channel: string, join: boolean) => {
@@ -132,7 +132,7 @@ export function joinGroup(seam: ShareSeam): () => void {
     const params = new URL(url).searchParams;
     const lastEventId = params.get('lastEventId') ?? undefined;
     const channels = new Set(params.getAll('ch'));
-    for (const ch of channels) if (!heldByOthers(ch)) void forward('', 0, ch, true);
+    for (const ch of channels) if (!heldByAnyTab(ch)) void forward('', 0, ch, true);
     flush();
     const from = lastEventId === undefined ? replay.length : replay.findIndex((e) => e.id === lastEventId) + 1;
     const resumed = lastEventId === undefined || lastEventId === seam.client.lastEventId || from > 0;
@@ -150,7 +150,7 @@ export function joinGroup(seam: ShareSeam): () => void {
     const channels = followers.get(tab);
     waiting.delete(tab);
     if (!followers.delete(tab)) return;
-    for (const ch of channels!) if (!heldByOthers(ch)) void forward('', 0, ch, false);
+    for (const ch of channels!) if (!heldByAnyTab(ch)) void forward('', 0, ch, false);
     count();
   };
 
@@ -169,7 +169,7 @@ export function joinGroup(seam: ShareSeam): () => void {
         const join = request.e === JOIN;
         if (!join) channels.delete(request.d!);
         // A channel another tab still needs stays joined: this tab's leave is answered here.
-        if (!join && heldByOthers(request.d!)) post({ kind: 'events', to: tab, name: transportName, events: [ackEvent({ r: request.r!, ok: true })] });
+        if (!join && heldByAnyTab(request.d!)) post({ kind: 'events', to: tab, name: transportName, events: [ackEvent({ r: request.r!, ok: true })] });
         else void forward(tab, request.r!, request.d!, join);
         return answer();
       }
