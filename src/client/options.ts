@@ -1,8 +1,8 @@
-import { LONGEST } from '../protocol';
 import type { EventSourceClass } from '../transports/eventsource';
 import type { TransportDefinition } from '../transports/transport';
 import { backoffPolicy, defaultReconnect, type ReconnectOptions, type ReconnectPolicy } from './backoff';
 import { badOption } from './bad-option';
+import { parseUrl } from './url';
 import { validateOptions } from './validate';
 
 type MaybeAsync<T> = T | Promise<T>;
@@ -97,12 +97,7 @@ export function resolveOptions(url: PushUrl, options: PushClientOptions = {}): R
   for (const transport of options.transports || []) {
     const name = perTransport ? 'url.' + transport.name : 'url';
     const given = perTransport ? url[transport.name] : url;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(given!, (globalThis as { location?: { href: string } }).location?.href);
-    } catch {
-      /* reported below */
-    }
+    const parsed = parseUrl(given);
     if (!parsed) return badOption(name, 'is not a valid URL');
     // fetch refuses them, and quotes the whole URL (tokens in its query too) in the error.
     if (parsed.username || parsed.password) badOption(name, 'must not hold credentials');
@@ -129,5 +124,3 @@ export function resolveOptions(url: PushUrl, options: PushClientOptions = {}): R
     minUptime: reconnectOptions.minUptime,
   } as Resolved;
 }
-
-export { LONGEST };

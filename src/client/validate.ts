@@ -1,5 +1,6 @@
 import { LONGEST, isChannelName } from '../protocol';
 import { badOption } from './bad-option';
+import { parseUrl } from './url';
 import type { TransportDefinition } from '../transports/transport';
 import { defaultReconnect, type ReconnectOptions } from './backoff';
 import type { PushClientOptions, PushUrl } from './options';
@@ -44,12 +45,7 @@ export function validateOptions(url: PushUrl, options: PushClientOptions): void 
   for (const transport of transports!) {
     const name = perTransport ? 'url.' + transport.name : 'url';
     const given = perTransport ? url[transport.name] : url;
-    let parsed: URL | undefined;
-    try {
-      if (given && typeof given === 'string') parsed = new URL(given, (globalThis as { location?: { href: string } }).location?.href);
-    } catch {
-      /* reported below */
-    }
+    const parsed = parseUrl(given);
     if (!parsed) return badOption(name, 'is not a valid URL');
     const scheme = /^(http|ws)s?:$/.exec(parsed.protocol)?.[1];
     if (perTransport && scheme && scheme !== transport.scheme) badOption(name, `must be ${transport.scheme}(s)`);
