@@ -128,6 +128,9 @@ export function joinGroup(seam: ShareSeam): () => void {
     if (request.tab) post({ kind: 'events', to: request.tab, name: transportName, events: [ackEvent({ ...ack, r: request.r })] });
   };
 
+  /** The server's hello as a follower gets it: from this tab's connection, resuming where this tab is. */
+  const followerHello = (resumed: boolean) => helloEvent({ ...hello!, cid: 'tab', replay: resumed, last: seam.client.lastEventId, refused: undefined });
+
   const answerAttach = (tab: string, url: string) => {
     const params = new URL(url).searchParams;
     const lastEventId = params.get('lastEventId') ?? undefined;
@@ -141,7 +144,7 @@ export function joinGroup(seam: ShareSeam): () => void {
       kind: 'events',
       to: tab,
       name: transportName,
-      events: [helloEvent({ ...hello!, cid: 'tab', replay: resumed, last: seam.client.lastEventId, refused: undefined }), ...(from > 0 ? replay.slice(from) : [])],
+      events: [followerHello(resumed), ...(from > 0 ? replay.slice(from) : [])],
     });
     count();
   };
@@ -200,7 +203,7 @@ export function joinGroup(seam: ShareSeam): () => void {
         wasOpen = true;
         flush();
         // An upgrade: attached followers learn the new transport from a hello.
-        if (changed) post({ kind: 'events', name: transportName, events: [helloEvent({ ...hello!, cid: 'tab', replay: true, last: seam.client.lastEventId, refused: undefined })] });
+        if (changed) post({ kind: 'events', name: transportName, events: [followerHello(true)] });
         else post({ kind: 'up', tabs: followers.size + 1 });
         waiting.forEach((url, tab) => answerAttach(tab, url));
         waiting.clear();
