@@ -5,6 +5,8 @@
  *   however its input is split.
  * - `encodeEvent` then parse + `decodeFrame` is the identity for any valid event name, id, channel
  *   and data (line breaks in data come back as `\n`, as SSE defines), whatever the split.
+ * - `encodeBatchLine` + `encodeBatch` then parse + `unbatch` + `decodeFrame` is the identity for
+ *   every event that fits one line, and `unbatch` drops, never throws on, lines that are not events.
  * - `encodeClientMessage` then `parseClientMessages` is the identity for any valid message or batch.
  * A failure prints fast-check's seed and the shrunk input; `FC_SEED=<seed>` replays it.
  */
@@ -17,8 +19,12 @@ import {
   SseParser,
   decodeFrame,
   parseEvents,
+  encodeBatch,
+  encodeBatchLine,
   encodeClientMessage,
   encodeEvent,
+  isBatch,
+  unbatch,
   isChannelName,
   isEventName,
   parseClientMessages,
@@ -189,6 +195,50 @@ describe('encodeEvent then parse + decodeFrame', () => {
         expect(got.map((f) => [f.event, f.data, f.id])).toEqual(list.map(([e, d, i]) => [e, d.replace(/\r\n|\r/g, '\n'), i]));
       }),
       runs(500),
+    );
+  });
+});
+
+describe('encodeBatchLine + encodeBatch then parse + unbatch + decodeFrame', () => {
+  it('is the identity for every event that fits one line, and leaves out exactly those that do not', () => {
+    const nonEmptyId = id.filter((s) => s.length > 0);
+    const item = fc.tuple(eventName, data, fc.option(nonEmptyId, { nil: undefined }), fc.option(channel, { nil: undefined }));
+    fc.assert(
+      fc.property(fc.array(item, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), (list, cuts) => {
+        const fits = list.filter(([e, d, i, ch]) => {
+          const line = encodeBatchLine(e, d, i, ch);
+          expect(line === undefined).toBe(/[\r\n]/.test(d) || !!i?.includes('\t'));
+          return line !== undefined;
+        });
+        if (!fits.length) return;
+        const text = encodeBatch(fits.map(([e, d, i, ch]) => encodeBatchLine(e, d, i, ch)!));
+        const r = parse(split(text, cuts));
+        expect(r.events).toHaveLength(1);
+        expect(isBatch(r.events[0])).toBe(true);
+        // The message's id is the last event id in it (the resume point once all of it was read).
+        const ids = fits.map(([, , i]) => i).filter((i) => i !== undefined);
+        expect(r.events[0].id).toBe(ids.length ? ids[ids.length - 1] : undefined);
+        const frames: unknown[] = [];
+        expect(unbatch(r.events[0], Infinity, (inner) => frames.push(decodeFrame(inner)))).toBe(0);
+        expect(frames).toEqual(
+          fits.map(([event, d, i, ch]) => ({ event, data: d, ...(i !== undefined && { id: i }), ...(ch !== undefined && { channel: ch }) })),
+        );
+      }),
+      runs(1000),
+    );
+  });
+
+  it('unbatch never throws on any batch text: it gives each well-formed line, and counts the others and those over max', () => {
+    fc.assert(
+      fc.property(sseish, fc.nat({ max: 40 }), (text, max) => {
+        let given = 0;
+        const dropped = unbatch({ event: 'message', data: '$batch\n' + text }, max, (inner) => {
+          given++;
+          expect(typed(() => decodeFrame(inner), ['BAD_FRAME'])).toBeDefined();
+        });
+        expect(given + dropped).toBe(text.split('\n').length);
+      }),
+      runs(1000),
     );
   });
 });

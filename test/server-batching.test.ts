@@ -31,9 +31,14 @@ function recordWrites(server: http.Server) {
   return writes;
 }
 
-/** The writes that carried events named `name` (any transport's encoding holds `data: <name>\n` or `data: <name>\t`). */
+/**
+ * The writes that carried events named `name`: a block holds `data: <name>\n` or `data: <name>\t`,
+ * a line of an SSE batch `\t<name>\t`.
+ */
 const carrying = (writes: { socket: net.Socket; chunk: unknown }[], name: string) =>
-  writes.filter((w) => (Buffer.isBuffer(w.chunk) || typeof w.chunk === 'string') && (w.chunk.includes(`data: ${name}\n`) || w.chunk.includes(`data: ${name}\t`)));
+  writes.filter(
+    (w) => (Buffer.isBuffer(w.chunk) || typeof w.chunk === 'string') && [`data: ${name}\n`, `data: ${name}\t`, `\t${name}\t`].some((s) => (w.chunk as string).includes(s)),
+  );
 
 async function server() {
   const s = await startPush({ heartbeatMs: 60_000, pollTimeout: 10_000 });
@@ -101,7 +106,7 @@ describe('batches follow what each connection may see', () => {
 });
 
 describe('batched SSE', () => {
-  it('sends a tick of events as one $batch message whose id is the last event id', async () => {
+  it('sends a tick of events as one $batch message of one line per event, whose id is the last event id', async () => {
     const s = await server();
     const c = s.client({ transports: ['eventsource'] });
     await opened(c);
@@ -123,10 +128,10 @@ describe('batched SSE', () => {
     const ids = await Promise.all([...Array(K).keys()].map((k) => s.push.publish('ev', k)));
     // Each event keeps its own id on the client.
     expect((await got).map((e) => e.id)).toEqual(ids);
-    const last = `data: data: ${JSON.stringify(K - 1)}\n\n`;
-    await readUntil(last);
+    await readUntil(`data: ${ids[K - 1]}\tev\t\t${K - 1}\n\n`);
     const batch = text.slice(text.indexOf('\n\n', text.indexOf('$hello')) + 2);
-    expect(batch.startsWith(`id: ${ids[K - 1]}\ndata: $batch\ndata: id: ${ids[0]}\ndata: data: ev\ndata: data: 0\ndata: \ndata: id: ${ids[1]}\n`)).toBe(true);
+    const lines = [...Array(K).keys()].map((k) => `data: ${ids[k]}\tev\t\t${k}\n`);
+    expect(batch).toBe(`id: ${ids[K - 1]}\ndata: $batch\n${lines.join('')}\n`);
     // One message: no blank line before its end.
     expect(batch.indexOf('\n\n')).toBe(batch.length - 2);
   });

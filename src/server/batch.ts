@@ -37,21 +37,23 @@ export class Batch {
 
   /** A root: no blocks. A new one per tick lets the last tick's nodes go. */
   constructor();
-  constructor(parent: Batch, block: string);
+  constructor(parent: Batch, block: string, line: string | undefined);
   constructor(
     private readonly parent?: Batch,
     private readonly block?: string,
+    /** The block's event as a line of an SSE batch, when it fits one (encodeBatchLine). */
+    private readonly line?: string,
   ) {
     this.count = parent ? parent.count + 1 : 0;
   }
 
-  /** The node for these blocks and then `block`. */
-  followedBy(block: string): Batch {
+  /** The node for these blocks and then `block` (whose batch line is `line`, if it has one). */
+  followedBy(block: string, line?: string): Batch {
     if (block === this.lastBlock) return this.lastChild!;
     // Most nodes only ever get one child: the map (which hashes each block) is made at the second.
     let child = this.lastChild && this.children?.get(block);
     if (!child) {
-      child = new Batch(this, block);
+      child = new Batch(this, block, line);
       if (this.lastChild) {
         this.children ??= new Map([[this.lastBlock!, this.lastChild]]);
         this.children.set(block, child);
@@ -62,15 +64,20 @@ export class Batch {
     return child;
   }
 
-  /** The blocks, in order. */
-  blocks(): string[] {
-    const list = new Array<string>(this.count);
+  /** The nodes from the root's child to here, in order: one per block. */
+  private path(): Batch[] {
+    const list = new Array<Batch>(this.count);
     let node: Batch = this;
     for (let i = this.count - 1; i >= 0; i--) {
-      list[i] = node.block!;
+      list[i] = node;
       node = node.parent!;
     }
     return list;
+  }
+
+  /** The blocks, in order. */
+  blocks(): string[] {
+    return this.path().map((node) => node.block!);
   }
 
   /** The blocks as one text (a long-poll body). */
@@ -94,24 +101,43 @@ export class Batch {
     return (this.wsBytes = Buffer.concat(frames));
   }
 
-  /** The blocks as SSE messages: a single block (or a large one) as it is, several small ones as one `$batch` message. */
+  /**
+   * The blocks as SSE messages: runs of small events as `$batch` messages of one line per event,
+   * and on its own each block that is large, has no batch line, or is the hello.
+   */
   eventSource(): Buffer {
     if (this.sseBytes) return this.sseBytes;
     let text = '';
-    for (const group of groups(this.blocks(), SSE_ALONE_CHARS)) text += group.length === 1 ? group[0] : encodeBatch(group);
+    let run: Batch[] = [];
+    let chars = 0;
+    const endRun = () => {
+      text += run.length === 1 ? run[0].block! : encodeBatch(run.map((node) => node.line!));
+      run = [];
+      chars = 0;
+    };
+    for (const node of this.path()) {
+      const block = node.block!;
+      const line = node.line;
+      if (line === undefined || block.length >= SSE_ALONE_CHARS || block.startsWith(HELLO_BLOCK)) {
+        if (run.length) endRun();
+        text += block;
+        continue;
+      }
+      if (run.length && chars + line.length > BATCH_CHARS) endRun();
+      run.push(node);
+      chars += line.length;
+    }
+    if (run.length) endRun();
     return (this.sseBytes = Buffer.from(text));
   }
 }
 
-/**
- * Splits blocks into runs of at most {@link BATCH_CHARS} characters; a hello, and a block of
- * `aloneChars` or more, is a run of its own.
- */
-function* groups(blocks: string[], aloneChars = Infinity): Generator<string[]> {
+/** Splits blocks into runs of at most {@link BATCH_CHARS} characters; a hello is a run of its own. */
+function* groups(blocks: string[]): Generator<string[]> {
   let group: string[] = [];
   let chars = 0;
   for (const block of blocks) {
-    const alone = block.length >= aloneChars || block.startsWith(HELLO_BLOCK);
+    const alone = block.startsWith(HELLO_BLOCK);
     if (group.length && (alone || chars + block.length > BATCH_CHARS)) {
       yield group;
       group = [];

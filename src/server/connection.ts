@@ -71,9 +71,9 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
     return this.ended() ? this.end(true) : Promise.resolve();
   }
 
-  /** Queues one encoded block for the next flush. */
-  push(block: string): void {
-    this.pending = (this.pending ?? this.host.batchRoot()).followedBy(block);
+  /** Queues one encoded block (and its SSE batch line, when it has one) for the next flush. */
+  push(block: string, line?: string): void {
+    this.pending = (this.pending ?? this.host.batchRoot()).followedBy(block, line);
     if (!this.dirty) {
       this.dirty = true;
       this.host.schedule(this);

@@ -1,4 +1,4 @@
-import { encodeEvent, HEARTBEAT } from '../protocol';
+import { encodeBatchLine, encodeEvent, HEARTBEAT } from '../protocol';
 import type { BackplaneEntry } from './backplane';
 import type { Channels } from './channels';
 import type { ConnectionRegistry } from './registry';
@@ -27,24 +27,26 @@ export class FanOut {
       const session = this.registry.session(e.target);
       if (!session) return;
       const block = encodeEvent(e.event, e.data, undefined, e.channel);
-      if (session.held) session.hold(e, block, this.maxBufferedBytes);
-      else session.conn.push(block);
+      const line = encodeBatchLine(e.event, e.data, undefined, e.channel);
+      if (session.held) session.hold(e, block, line, this.maxBufferedBytes);
+      else session.conn.push(block, line);
       return;
     }
     const opening = this.registry.opening;
     const members = e.channel === undefined ? this.registry.live : this.channels.members(e.channel);
     if (!members?.size && !opening.size) return;
     const block = encodeEvent(e.event, e.data, e.id, e.channel);
-    for (const session of opening) session.hold(e, block, this.maxBufferedBytes);
+    const line = encodeBatchLine(e.event, e.data, e.id, e.channel);
+    for (const session of opening) session.hold(e, block, line, this.maxBufferedBytes);
     if (!members) return;
     const except = e.except;
-    let skip: string | undefined;
     for (const session of members) {
       if (session.covers(e.id!, this.compareIds)) continue;
       const c = session.conn;
       // The sender gets the id alone, so that its resume point passes the event: else it would be
       // replayed to it after a reconnect (its new connection has another id).
-      c.push(c.id === except ? (skip ??= encodeEvent(HEARTBEAT, '', e.id)) : block);
+      if (c.id === except) c.push(encodeEvent(HEARTBEAT, '', e.id), encodeBatchLine(HEARTBEAT, '', e.id));
+      else c.push(block, line);
     }
   };
 }

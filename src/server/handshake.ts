@@ -1,4 +1,4 @@
-import { encodeEvent, HELLO, type Hello } from '../protocol';
+import { encodeBatchLine, encodeEvent, HELLO, type Hello } from '../protocol';
 import type { Backplane, BackplaneEntry } from './backplane';
 import { TOO_MANY_CHANNELS, type Channels } from './channels';
 import type { BaseConnection } from './connection';
@@ -63,14 +63,14 @@ export async function handshake(deps: HandshakeDeps, c: BaseConnection<any>, las
     if (refused) hello.refused = refused;
     if (last !== undefined) hello.last = session.floor = last;
     c.push(encodeEvent(HELLO, JSON.stringify(hello)));
-    for (const e of entries) c.push(encodeEvent(e.event, e.data, e.id, e.channel));
+    for (const e of entries) c.push(encodeEvent(e.event, e.data, e.id, e.channel), encodeBatchLine(e.event, e.data, e.id, e.channel));
     // What the client has now ends at the last replayed id, or at its own id if nothing was missed.
     if (replay && lastEventId !== undefined) session.floor = entries.length ? entries[entries.length - 1].id! : lastEventId;
     const held = session.held!;
     registry.open(session);
-    for (const { entry, block } of held) {
+    for (const { entry, block, line } of held) {
       if (entry.target === undefined && (!visible(session, entry) || session.covers(entry.id!, bp.compareIds.bind(bp)))) continue;
-      c.push(block);
+      c.push(block, line);
     }
     channels.enter(session);
     opened();

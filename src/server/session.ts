@@ -5,6 +5,8 @@ import type { BaseConnection } from './connection';
 export interface HeldEntry {
   entry: BackplaneEntry;
   block: string;
+  /** The block's SSE batch line, when it has one. */
+  line: string | undefined;
 }
 
 /**
@@ -35,8 +37,8 @@ export class Session {
    * Keeps a live entry for a connection whose handshake runs. A handshake that never ends (an
    * `onJoin` or backplane that hangs) would keep them all: past `max` characters the connection is closed.
    */
-  hold(entry: BackplaneEntry, block: string, max: number): void {
-    this.held!.push({ entry, block });
+  hold(entry: BackplaneEntry, block: string, line: string | undefined, max: number): void {
+    this.held!.push({ entry, block, line });
     if ((this.heldChars += block.length) > max) this.conn.close();
   }
 
