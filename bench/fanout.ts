@@ -79,7 +79,7 @@ async function stop(c: Child, message: { type: string }): Promise<void> {
 
 async function one(server: Server, clients: Child): Promise<Result> {
   const r: Result = { server, held: 0, rssPer: NaN, heapPer: NaN, fanoutMs: [], cpuMs: [] };
-  const s = child('bench/lib/fanout-server.ts', ['--expose-gc', '--max-old-space-size=8192'], [server.kind]);
+  const s = child('bench/lib/fanout-server.ts', ['--expose-gc', '--max-old-space-size=8192', ...(process.env.FANOUT_SERVER_NODE_ARGS?.split(' ') ?? [])], [server.kind]);
   try {
     const { port } = await s.next('ready', 30_000);
     s.send({ type: 'memory' });

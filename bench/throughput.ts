@@ -19,7 +19,10 @@
  * event-loop turn holding a JSON array (the best a raw app can do; push-client's server batches too).
  *
  *   npm run bench -- throughput            (BENCH_QUICK=1 for a shorter run)
+ *   BENCH_ROUNDS=7 BENCH_CASES=raw-sse,pc-sse BENCH_MODES=small,large npm run bench -- throughput
+ *                                          (some clients, some runs; BENCH_PIN=0: see pin())
  */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -59,6 +62,24 @@ const BASE: Omit<Case, 'id'>[] = [
   { kind: 'sio-poll', label: 'socket.io-client polling', ref: 'raw-sse' },
   { kind: 'signalr-ws', label: '@microsoft/signalr websocket', ref: 'raw-ws' },
 ];
+/**
+ * Where each side runs. On a machine of two CPUs or more (with `taskset`), this process (every
+ * server) keeps CPU 0 and Chromium the others, so that the server and the browser each have a core,
+ * as on two machines; unpinned, they take turns on both, and a server that does more per event (ids,
+ * history) also slows the browser down. BENCH_PIN=0 measures unpinned.
+ */
+function pin(): { browser: string; unpin: () => void } | undefined {
+  const cpus = os.availableParallelism();
+  if (process.env.BENCH_PIN === '0' || cpus < 2) return undefined;
+  const set = (list: string) => execFileSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { stdio: 'ignore' });
+  try {
+    set('0');
+  } catch {
+    return undefined; // no taskset here
+  }
+  return { browser: `1-${cpus - 1}`, unpin: () => set(`0-${cpus - 1}`) };
+}
+
 const WHATIF_LIST = (process.env.BENCH_WHATIF ?? '').split(',').filter(Boolean);
 /** With BENCH_WHATIF, every push-client case runs twice per round: as is, and patched (id `<kind>+`). */
 const CASES: Case[] = BASE.flatMap((c) => [
@@ -101,9 +122,11 @@ function plan(): RunSpec[] {
     runs.push({ id: id++, mode: 'small', n: 100_000, timeoutMs: 60_000, profile: true });
     return runs;
   }
-  add('small', N_SMALL, 60_000);
-  add('large', N_LARGE, 60_000);
-  add('paced', PACED_RATE * PACED_SECONDS, PACED_SECONDS * 1000 + 20_000);
+  const modes = process.env.BENCH_MODES?.split(',');
+  const wanted = (mode: Mode) => !modes || modes.includes(mode);
+  if (wanted('small')) add('small', N_SMALL, 60_000);
+  if (wanted('large')) add('large', N_LARGE, 60_000);
+  if (wanted('paced')) add('paced', PACED_RATE * PACED_SECONDS, PACED_SECONDS * 1000 + 20_000);
   return runs;
 }
 
@@ -136,6 +159,16 @@ export async function run(): Promise<Record<string, any>> {
     console.log(`\n## Throughput: skipped. ${noBrowserMessage()}\n`);
     return {};
   }
+  const pinned = pin();
+  try {
+    return await measureAll(pinned);
+  } finally {
+    pinned?.unpin();
+  }
+}
+
+async function measureAll(pinned: ReturnType<typeof pin>): Promise<Record<string, any>> {
+  const where = pinned ? `server on CPU 0, Chromium on CPUs ${pinned.browser} (BENCH_PIN=0: unpinned)` : 'server and Chromium unpinned';
   const pageJs = await bundlePage();
   const pageJsPatched = WHATIF.length ? await bundlePage(true) : pageJs;
   const http = createServer();
@@ -325,7 +358,7 @@ export async function run(): Promise<Record<string, any>> {
       process.stdout.write(`    ${c.label.padEnd(32)} `);
       let browser: Browser | null = null;
       try {
-        browser = launch(`${origin}/?case=${c.kind}${c.patched ? '&patched=1' : ''}`);
+        browser = launch(`${origin}/?case=${c.kind}${c.patched ? '&patched=1' : ''}`, pinned?.browser);
         const info = await within(ready.promise, 30_000, `${c.label}: page ready`);
         entry.connectMs.push(info.connectMs);
         entry.offset.push(info.offset);
@@ -413,7 +446,7 @@ export async function run(): Promise<Record<string, any>> {
         lost(c.id, mode),
       ];
     });
-    console.log(`\n## Throughput in Chromium: ${title}; median of ${ROUNDS} round(s)\n`);
+    console.log(`\n## Throughput in Chromium: ${title}; median of ${ROUNDS} round(s); ${where}\n`);
     console.log(
       table(['client / transport', 'events/s', 'MB/s', 'ratio to raw (same round)', 'p50 ms', 'p99 ms', 'server CPU ms/1k ev', 'lost'], rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r']),
     );
@@ -434,7 +467,7 @@ export async function run(): Promise<Record<string, any>> {
       last > first + 50 ? 'GROWING' : 'no',
     ];
   });
-  console.log(`\n## Latency in Chromium at a steady ${PACED_RATE.toLocaleString('en-US')} events/s for ${PACED_SECONDS} s (small JSON); median of ${ROUNDS} round(s)\n`);
+  console.log(`\n## Latency in Chromium at a steady ${PACED_RATE.toLocaleString('en-US')} events/s for ${PACED_SECONDS} s (small JSON); median of ${ROUNDS} round(s); ${where}\n`);
   console.log(
     table(['client / transport', 'delivered', 'p50 ms', 'p99 ms', 'max ms', 'first 10 % ms', 'last 10 % ms', 'backlog'], paced, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']),
   );
