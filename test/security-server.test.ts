@@ -247,6 +247,37 @@ describe('dead connections are reaped by the heartbeat', () => {
     expect((await lpGet(s.url, { cid, ack: '1' })).status).toBe(404);
   });
 
+  it('long-poll: each held poll is answered empty after pollTimeout, and a session that keeps polling outlives sessionTimeout', async () => {
+    // The session's two timers are made once and re-armed (refresh): neither may fire early on a
+    // poll it was not armed for, nor reap a session whose poll is held.
+    const s = await start({ sessionTimeout: 150, pollTimeout: 60 });
+    const { cid } = JSON.parse((await lpGet(s.url, {})).frames[0].data);
+    const started = Date.now();
+    let polls = 0;
+    while (Date.now() - started < 600) {
+      const t0 = Date.now();
+      const r = await lpGet(s.url, { cid, ack: '1' });
+      expect(r.status).toBe(200);
+      expect(r.text).toBe('');
+      // Held for pollTimeout (timers may fire a little early on a loaded machine; never at once).
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+      polls++;
+    }
+    expect(polls).toBeGreaterThanOrEqual(4);
+    expect(s.push.connection(cid)).toBeDefined();
+    // An event while a poll is held is answered at once, and the next poll is held again.
+    const held = lpGet(s.url, { cid, ack: '1' });
+    await sleep(20);
+    await s.push.publish('n', 1);
+    const r = await held;
+    expect(r.frames.map((f) => f.event)).toEqual(['n']);
+    const t0 = Date.now();
+    expect((await lpGet(s.url, { cid, ack: '2' })).text).toBe('');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+    // Then no poll: reaped.
+    await until(() => s.push.connection(cid) === undefined, 5000, 'reap');
+  });
+
   it('SSE: a peer that reads nothing while bytes wait for it is dropped at the next heartbeats', async () => {
     const s = await start({ heartbeatMs: 200, maxBufferedBytes: 1 << 30 });
     const port = +new URL(s.origin).port;
