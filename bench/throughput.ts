@@ -47,7 +47,7 @@ const PACED_SECONDS = byMode(2, 2, 0.5);
 const CHUNK = 100;
 const LARGE_BYTES = 4096;
 
-type Kind = 'raw-ws' | 'raw-ws-batch' | 'raw-sse' | 'raw-sse-ids' | 'pc-ws' | 'pc-sse' | 'pc-lp' | 'sio-ws' | 'sio-poll' | 'signalr-ws';
+type Kind = 'raw-ws' | 'raw-ws-batch' | 'raw-sse' | 'raw-sse-ids' | 'raw-sse-pc' | 'pc-ws' | 'pc-sse' | 'pc-lp' | 'sio-ws' | 'sio-poll' | 'signalr-ws';
 
 type Case = { id: string; kind: Kind; label: string; ref: Kind | null; patched?: boolean };
 const BASE: Omit<Case, 'id'>[] = [
@@ -55,6 +55,7 @@ const BASE: Omit<Case, 'id'>[] = [
   { kind: 'raw-ws-batch', label: 'raw WebSocket, batched frames', ref: null },
   { kind: 'raw-sse', label: 'raw EventSource', ref: null },
   { kind: 'raw-sse-ids', label: 'raw EventSource, push-client wire', ref: 'raw-sse' },
+  { kind: 'raw-sse-pc', label: "raw EventSource, push-client's server", ref: 'raw-sse' },
   { kind: 'pc-ws', label: 'push-client websocket', ref: 'raw-ws' },
   { kind: 'pc-sse', label: 'push-client eventsource', ref: 'raw-sse' },
   { kind: 'pc-lp', label: 'push-client longpoll', ref: 'raw-sse' },
@@ -303,6 +304,7 @@ async function measureAll(pinned: ReturnType<typeof pin>): Promise<Record<string
         rawSse!.write(s);
         return;
       }
+      case 'raw-sse-pc':
       case 'pc-ws':
       case 'pc-sse':
       case 'pc-lp':

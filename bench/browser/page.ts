@@ -76,6 +76,19 @@ const CASES: Record<string, (sink: Sink) => Promise<Close>> = {
       es.onopen = () => resolve(() => es.close());
       es.onerror = () => reject(new Error('raw EventSource error'));
     }),
+  'raw-sse-pc': (sink) =>
+    new Promise((resolve, reject) => {
+      // push-client's server read as raw-sse-ids reads its wire: what the client library adds is then the difference to pc-sse.
+      const es = new EventSource(origin + '/push?t=sse');
+      es.onmessage = (m) => {
+        const data: string = m.data;
+        if (data.startsWith('$batch\n')) {
+          for (const line of data.slice(7).split('\n')) sink(JSON.parse(line.slice(line.indexOf('\t', line.indexOf('\t', line.indexOf('\t') + 1) + 1) + 1)));
+        } else if (data[0] !== '$') sink(JSON.parse(data.slice(data.indexOf('\n') + 1)));
+      };
+      es.onopen = () => resolve(() => es.close());
+      es.onerror = () => reject(new Error('raw EventSource error'));
+    }),
   'pc-ws': pushClient('websocket'),
   'pc-sse': pushClient('eventsource'),
   'pc-lp': pushClient('longpoll'),
