@@ -2,11 +2,33 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, defaultReconnect } from '../src/client/backoff';
 import { withBuiltInTransports } from '../src/client/named-transports';
 import { resolveOptions as resolveCore, type PushUrl } from '../src/client/options';
+import { createResumePoint } from '../src/client/resume';
 
 /** Options as `push-client` resolves them: the built-in transports by name. */
 const resolveOptions = (url: PushUrl) => resolveCore(url, withBuiltInTransports(url));
 import { PushClient, PushError } from '../src';
 import { encodeEvent } from '../src/protocol';
+
+describe('resume point', () => {
+  it('drops an id seen among the last 256, takes it again once it has left them, and forgets them all on forgetRecent', () => {
+    const resume = createResumePoint();
+    const ids = Array.from({ length: 600 }, (_, i) => 'e:' + i);
+    for (const id of ids.slice(0, 300)) expect(resume.accept(id)).toBe(true);
+    expect(resume.get()).toBe('e:299');
+    // The last 256 (44..299) are duplicates; older ones are not remembered.
+    expect(ids.slice(44, 300).filter((id) => resume.accept(id))).toEqual([]);
+    expect(resume.accept('e:43')).toBe(true);
+    // e:43 pushed e:44 out of the window.
+    expect(resume.accept('e:44')).toBe(true);
+    expect(resume.accept('e:45')).toBe(true);
+    expect(resume.accept('e:299')).toBe(false);
+    resume.forgetRecent();
+    expect(resume.accept('e:299')).toBe(true);
+    for (const id of ids.slice(300)) expect(resume.accept(id)).toBe(true);
+    expect(resume.accept('e:299')).toBe(true);
+    expect(resume.accept('e:599')).toBe(false);
+  });
+});
 
 describe('backoff', () => {
   const r = { ...defaultReconnect, minDelay: 100, maxDelay: 1000, factor: 2, jitter: 0.5 };

@@ -8,6 +8,9 @@ const RECENT = 256;
 export function createResumePoint(initial?: string) {
   let lastEventId = initial;
   const recent = new Set<string>();
+  /** The same ids in a ring, oldest at `oldest` once full: which one to forget, without an iterator per event. */
+  const ring: string[] = [];
+  let oldest = 0;
   /**
    * Ids the open transport delivered while an upgrade probe was on its way, and after the upgrade
    * those of them the new transport has yet to replay: it resumes from where the probe was asked
@@ -25,15 +28,18 @@ export function createResumePoint(initial?: string) {
     /** Takes `id` as the new resume point; `false` when it is a duplicate or replayed after an upgrade. */
     accept(id: string): boolean {
       if (replayedAfterUpgrade?.delete(id) || recent.has(id)) return false;
+      if (ring.length === RECENT) recent.delete(ring[oldest]);
+      ring[oldest] = id;
+      oldest = (oldest + 1) % RECENT;
       recent.add(id);
       deliveredDuringProbe?.add(id);
-      if (recent.size > RECENT) recent.delete(recent.values().next().value!);
       lastEventId = id;
       return true;
     },
     /** A plain server may number its events afresh on every connection: its ids are no duplicates. */
     forgetRecent() {
       recent.clear();
+      ring.length = oldest = 0;
     },
     /** An upgrade probe was asked for (`true`) or given up (`false`). */
     watchProbe(on: boolean) {
