@@ -10,7 +10,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { PushClient } from '../../src/index';
-import { encodeEvent } from '../../src/protocol/frames';
+import { encodeBatchLine, encodeEvent } from '../../src/protocol/frames';
+import { SseParser } from '../../src/protocol/sse';
+import { Batch } from '../../src/server/batch';
 import { root } from './size';
 import { whatIf } from './whatif';
 import { byMode } from './mode';
@@ -53,6 +55,28 @@ const flat = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
 const payload = (i: number, big: boolean) =>
   JSON.stringify({ r: 1, i, t: 1234567.123, sym: 'ACME', px: 101.25, ...(big ? { p: 'x'.repeat(4000) } : {}) });
+
+/**
+ * The messages an EventSource hands over for `n` events published 100 per turn, as push-client's
+ * server writes them (small events in `$batch` messages, large ones alone), read by an SSE parser.
+ */
+function sseMessages(n: number, big: boolean): { type: string; data: string; lastEventId: string }[] {
+  const out: { type: string; data: string; lastEventId: string }[] = [];
+  let lastEventId = '';
+  const parser = new SseParser((e) => {
+    lastEventId = e.id ?? lastEventId;
+    out.push({ type: 'message', data: flat(e.data), lastEventId: flat(lastEventId) });
+  });
+  for (let from = 0; from < n; from += 100) {
+    let node = new Batch();
+    for (let i = from; i < Math.min(n, from + 100); i++) {
+      const data = payload(i, big);
+      node = node.followedBy(encodeEvent('ev', data, 'e:' + (i + 1)), encodeBatchLine('ev', data, 'e:' + (i + 1)));
+    }
+    parser.push(node.eventSource().toString());
+  }
+  return out;
+}
 
 class FakeES {
   static last: FakeES;
@@ -114,7 +138,7 @@ async function measure(Client: Ctor, path: 'eventsource' | 'websocket' | 'longpo
     if (path === 'eventsource') {
       await settle();
       FakeES.last.onmessage!({ type: 'message', data: '$hello\n' + JSON.stringify(HELLO), lastEventId: '' });
-      const msgs = Array.from({ length: n }, (_, i) => ({ type: 'message', data: flat('ev\n' + payload(i, big)), lastEventId: flat('e:' + (i + 1)) }));
+      const msgs = sseMessages(n, big);
       t0 = cpu();
       for (const m of msgs) FakeES.last.onmessage!(m);
     } else if (path === 'websocket') {
