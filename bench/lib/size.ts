@@ -201,4 +201,17 @@ export const PARTS: { part: string; stubs: Record<string, string> }[] = [
   { part: 'transport memory (sessionStorage)', stubs: { 'src/client/memory.ts': 'export const recall = () => {}, remember = () => {};' } },
   { part: 'page lifecycle (online, visibility)', stubs: { 'src/client/page.ts': 'export const watchPage = () => () => {};' } },
   { part: 'mitt (lifecycle emitter)', stubs: { 'mitt/dist/mitt.mjs': 'export default () => ({ emit() {} });' } },
+  {
+    part: 'channels (join, leave, acknowledged, re-joined on reconnect)',
+    stubs: { 'src/client/channels.ts': 'export const createChannels = () => ({ joined: new Set(), join() {}, leave() {}, hello() {}, ack() {}, rejectAll() {} });' },
+  },
+  { part: 'send queue (bounded, in order on open)', stubs: { 'src/client/sending.ts': 'export const createSending = () => ({ send() {}, flush() {} });' } },
+  {
+    part: 'liveness (heartbeat watch by the clock)',
+    stubs: { 'src/client/liveness.ts': 'export const createLiveness = () => ({ heard() {}, alive() {}, start() {}, stop() {}, serverInterval() {} });' },
+  },
+  {
+    part: 'resume point and dedup across reconnects and upgrades',
+    stubs: { 'src/client/resume.ts': 'export const createResumePoint = () => ({ get() {}, startAt() {}, accept() { return true; }, forgetRecent() {}, watchProbe() {}, connected() {} });' },
+  },
 ];
