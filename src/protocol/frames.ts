@@ -134,15 +134,21 @@ export const isBatch = (e: SseEvent): boolean => e.data.startsWith(BATCH + '\n')
  */
 export function unbatch(e: SseEvent, max: number, on: (e: SseEvent) => void): number {
   let dropped = 0;
-  for (const line of (e.body ?? e.data.slice(BATCH.length + 1)).split('\n')) {
-    const [id, event, channel] = line.split('\t', 3);
-    const payloadAt = channel === undefined ? Infinity : id.length + event.length + channel.length + 3;
+  const text = e.body ?? e.data.slice(BATCH.length + 1);
+  for (let start = 0, end = 0; start <= text.length; start = end + 1) {
+    end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const idEnd = text.indexOf('\t', start);
+    const eventEnd = text.indexOf('\t', idEnd + 1);
+    const channelEnd = text.indexOf('\t', eventEnd + 1);
     // Not an event (fewer than four fields, or no name): it goes on without a name, for decodeFrame to reject.
-    const head = !event || payloadAt > line.length ? '' : channel ? event + '\t' + channel : event;
-    const body = head ? line.slice(payloadAt) : line;
+    const fields = idEnd >= 0 && eventEnd > idEnd + 1 && channelEnd > eventEnd && channelEnd < end;
+    // `<event>\t<channel>` as a block's head has it, or `<event>` alone when the channel is empty.
+    const head = fields ? text.slice(idEnd + 1, channelEnd === eventEnd + 1 ? eventEnd : channelEnd) : '';
+    const body = text.slice(head ? channelEnd + 1 : start, end);
     const inner: SseEvent = { event: 'message', data: head + '\n' + body, head, body };
-    if (head && id) inner.id = id;
-    if (line.length > max) dropped++;
+    if (head && idEnd > start) inner.id = text.slice(start, idEnd);
+    if (end - start > max) dropped++;
     else on(inner);
   }
   return dropped;
