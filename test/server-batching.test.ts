@@ -9,6 +9,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TransportName } from '../src';
 import { PushClient } from '../src/node';
+import { isBatch, isHello, SseParser, type SseEvent } from '../src/protocol';
 import { cleanups, listen, shut, until } from './helpers/net';
 import { opened, startPush, take } from './helpers/push';
 
@@ -134,6 +135,37 @@ describe('batched SSE', () => {
     expect(batch).toBe(`id: ${ids[K - 1]}\ndata: $batch\n${lines.join('')}\n`);
     // One message: no blank line before its end.
     expect(batch.indexOf('\n\n')).toBe(batch.length - 2);
+  });
+
+  it('batches large events too, at most 16 K characters a message, and sends an event longer than that on its own', async () => {
+    const s = await server();
+    const c = s.client({ transports: ['eventsource'] });
+    await opened(c);
+    const ac = new AbortController();
+    cleanup.add(() => ac.abort());
+    const raw = await fetch(`${s.url}?t=sse`, { headers: { Accept: 'text/event-stream' }, signal: ac.signal });
+    const messages: SseEvent[] = [];
+    // Messages with data only: the stream starts with a bare `retry:` block.
+    const parser = new SseParser((e, hasData) => void (hasData && messages.push(e)));
+    const reader = raw.body!.pipeThrough(new TextDecoderStream()).getReader();
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        parser.push(value!);
+      }
+    })();
+    await until(() => messages.some(isHello), 5000, 'the hello');
+    const sizes = [5000, 5000, 5000, 5000, 5000, 20_000, 5000, 5000];
+    const got = take(c, sizes.length, ['big']);
+    const ids = await Promise.all(sizes.map((n, k) => s.push.publish('big', String(k).padEnd(n, 'x'))));
+    expect((await got).map((e) => [e.id, (e.data as string).length])).toEqual(sizes.map((n, k) => [ids[k], n]));
+    await until(() => messages.filter((m) => !isHello(m)).length >= 4, 5000, 'every message');
+    const sent = messages.filter((m) => !isHello(m));
+    // 5,000-character events three to a batch, the 20,000-character one alone, then the last two.
+    expect(sent.map((m) => (isBatch(m) ? m.data.split('\n').length - 1 : 'alone'))).toEqual([3, 2, 'alone', 2]);
+    expect(sent.map((m) => m.id)).toEqual([ids[2], ids[4], ids[5], ids[7]]);
+    for (const m of sent.filter(isBatch)) expect(m.data.length).toBeLessThanOrEqual(16 * 1024 + 10);
   });
 
   it('a drop in the middle of a batch loses it whole, and the resume delivers every event once, in order, each with its id', async () => {

@@ -10,11 +10,6 @@ export const BATCH_CHARS = 16 * 1024;
 /** The hello is always a message of its own: a client tells our server from a plain one by it. */
 const HELLO_BLOCK = 'data: ' + HELLO + '\n';
 
-/**
- * A block this long goes out as an SSE message of its own: a browser's cost per message is small
- * next to its bytes, and a batch would copy them once more on the server and again on the client.
- */
-const SSE_ALONE_CHARS = 1024;
 
 /**
  * The blocks one connection got since its last flush, as a node of a trie shared by every
@@ -102,8 +97,10 @@ export class Batch {
   }
 
   /**
-   * The blocks as SSE messages: runs of small events as `$batch` messages of one line per event,
-   * and on its own each block that is large, has no batch line, or is the hello.
+   * The blocks as SSE messages: runs of events as `$batch` messages of one line per event, and on
+   * its own each block that has no batch line, the hello, and an event longer than a batch. Large
+   * events are batched too: once a batch line was one line, 4 KiB events went 1.05–1.09× a bare
+   * EventSource batched against 0.68–0.92× alone (server and browser on a core each).
    */
   eventSource(): Buffer {
     if (this.sseBytes) return this.sseBytes;
@@ -118,7 +115,7 @@ export class Batch {
     for (const node of this.path()) {
       const block = node.block!;
       const line = node.line;
-      if (line === undefined || block.length >= SSE_ALONE_CHARS || block.startsWith(HELLO_BLOCK)) {
+      if (line === undefined || block.startsWith(HELLO_BLOCK)) {
         if (run.length) endRun();
         text += block;
         continue;
