@@ -106,15 +106,20 @@ describe('batches follow what each connection may see', () => {
   });
 });
 
+/** A push server, an SSE client open on it, and a raw reader of a second SSE stream of it. */
+async function clientAndRawStream() {
+  const s = await server();
+  const c = s.client({ transports: ['eventsource'] });
+  await opened(c);
+  const ac = new AbortController();
+  cleanup.add(() => ac.abort());
+  const raw = await fetch(`${s.url}?t=sse`, { headers: { Accept: 'text/event-stream' }, signal: ac.signal });
+  return { s, c, reader: raw.body!.pipeThrough(new TextDecoderStream()).getReader() };
+}
+
 describe('batched SSE', () => {
   it('sends a tick of events as one $batch message of one line per event, whose id is the last event id', async () => {
-    const s = await server();
-    const c = s.client({ transports: ['eventsource'] });
-    await opened(c);
-    const ac = new AbortController();
-    cleanup.add(() => ac.abort());
-    const raw = await fetch(`${s.url}?t=sse`, { headers: { Accept: 'text/event-stream' }, signal: ac.signal });
-    const reader = raw.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const { s, c, reader } = await clientAndRawStream();
     let text = '';
     /** Reads until `text` holds `what` (bounded: the test's timeout ends a stream that stalls). */
     const readUntil = async (what: string) => {
@@ -138,16 +143,10 @@ describe('batched SSE', () => {
   });
 
   it('batches large events too, at most 16 K characters a message, and sends an event longer than that on its own', async () => {
-    const s = await server();
-    const c = s.client({ transports: ['eventsource'] });
-    await opened(c);
-    const ac = new AbortController();
-    cleanup.add(() => ac.abort());
-    const raw = await fetch(`${s.url}?t=sse`, { headers: { Accept: 'text/event-stream' }, signal: ac.signal });
+    const { s, c, reader } = await clientAndRawStream();
     const messages: SseEvent[] = [];
     // Messages with data only: the stream starts with a bare `retry:` block.
     const parser = new SseParser((e, hasData) => void (hasData && messages.push(e)));
-    const reader = raw.body!.pipeThrough(new TextDecoderStream()).getReader();
     void (async () => {
       for (;;) {
         const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
