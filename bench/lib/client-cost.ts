@@ -58,7 +58,7 @@ const payload = (i: number, big: boolean) =>
 
 /**
  * The messages an EventSource hands over for `n` events published 100 per turn, as push-client's
- * server writes them (small events in `$batch` messages, large ones alone), read by an SSE parser.
+ * server writes them (`$batch` messages of one line per event), read by an SSE parser.
  */
 function sseMessages(n: number, big: boolean): { type: string; data: string; lastEventId: string }[] {
   const out: { type: string; data: string; lastEventId: string }[] = [];
