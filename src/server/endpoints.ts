@@ -56,8 +56,7 @@ export class Endpoints<User> implements TransportContext<User> {
   private readonly limits: ConnectionLimits;
   /** The enabled transports by `t=` tag. */
   private readonly byTag = new Map<string, Served>();
-  /** The enabled transports that claim a GET without `t=`, and the one that takes upgrades. */
-  private readonly claimers: Served[] = [];
+  /** The enabled transport that takes upgrades. */
   private readonly upgrader: Served | undefined;
 
   constructor(
@@ -70,7 +69,6 @@ export class Endpoints<User> implements TransportContext<User> {
       if (!options.transports.has(transport.name)) continue;
       const served = { transport, endpoint: transport.endpoint<User>(this) };
       this.byTag.set(transport.tag, served);
-      if (transport.claims) this.claimers.push(served);
       if (transport.upgrades) upgrader ??= served;
     }
     this.upgrader = upgrader;

@@ -130,10 +130,15 @@ class Hub<User> implements PushServer<User>, EndpointHost {
     return () => void this.listeners.delete(l);
   }
 
+  /** Throws unless an event named `event` may be published now. */
+  private checkPublish(event: string): void {
+    if (this.closing) throw new PushError('CLOSED', 'push server closed');
+    if (!isEventName(event)) throw new PushError('BAD_OPTION', 'invalid event name');
+  }
+
   publish(event: string, data: unknown, options?: PublishOptions): Promise<string> {
     try {
-      if (this.closing) throw new PushError('CLOSED', 'push server closed');
-      if (!isEventName(event)) throw new PushError('BAD_OPTION', 'invalid event name');
+      this.checkPublish(event);
       let channel: string | undefined;
       let except: string | undefined;
       if (options) {
@@ -151,8 +156,7 @@ class Hub<User> implements PushServer<User>, EndpointHost {
   sendTo(id: string, event: string, data: unknown): Promise<void> {
     let p: Promise<void>;
     try {
-      if (this.closing) throw new PushError('CLOSED', 'push server closed');
-      if (!isEventName(event)) throw new PushError('BAD_OPTION', 'invalid event name');
+      this.checkPublish(event);
       p = this.toBackplane({ event, data: serialize(data), target: id }).then(noop);
     } catch (err) {
       p = Promise.reject(err);
