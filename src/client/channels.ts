@@ -1,4 +1,4 @@
-import { JOIN, LEAVE, PushError, isChannelName, type Ack, type Hello } from '../protocol';
+import { JOIN, LEAVE, PushError, encodeClientMessage, isChannelName, type Ack, type Hello } from '../protocol';
 
 type Waiter = { resolve: () => void; reject: (e: PushError) => void };
 /** `$join\tchannel` or `$leave\tchannel`: one pending request per channel and kind. */
@@ -32,7 +32,7 @@ export function createChannels(
   const ask = (key: RequestKey) => {
     const [e, d] = key.split('\t');
     sent.set(++requestNumber, key);
-    io.send(JSON.stringify({ e, d, r: requestNumber }));
+    io.send(encodeClientMessage({ e, d, r: requestNumber }));
   };
 
   /** A join the server refused: the channel is forgotten; `join()` rejects, or for a channel of the options, `error` says so. */

@@ -1,4 +1,4 @@
-import { ACK, HELLO, JOIN, LEAVE, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
+import { ACK, HELLO, JOIN, LEAVE, encodeClientMessage, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
 import { tabTransport, type TabMessage } from '../transports/tab';
 import type { TransportDefinition } from '../transports/transport';
 import type { PushClient } from './PushClient';
@@ -114,8 +114,11 @@ export function joinGroup(seam: ShareSeam): () => void {
   /** Sends a follower's (or a leaving follower's) join or leave with a request number of ours. */
   const forward = (tab: string, r: number, channel: string, join: boolean) => {
     forwarded.set(--forwardNumber, { tab, r, channel, join });
-    return seam.transmit(JSON.stringify({ e: join ? JOIN : LEAVE, d: channel, r: forwardNumber })).catch(() => {});
+    return seam.transmit(encodeClientMessage({ e: join ? JOIN : LEAVE, d: channel, r: forwardNumber })).catch(() => {});
   };
+
+  /** An answer to a follower's channel request, to that follower alone. */
+  const ackTo = (tab: string, ack: Ack) => post({ kind: 'events', to: tab, name: transportName, events: [ackEvent(ack)] });
 
   /** The server's answer to a channel request forwarded for a follower goes back to it alone, with its own request number. */
   const routeAck = (ack: Ack) => {
@@ -125,7 +128,7 @@ export function joinGroup(seam: ShareSeam): () => void {
     const channels = followers.get(request.tab);
     if (ack.ok && request.join) channels?.add(request.channel);
     if (!ack.ok) channels?.delete(request.channel);
-    if (request.tab) post({ kind: 'events', to: request.tab, name: transportName, events: [ackEvent({ ...ack, r: request.r })] });
+    if (request.tab) ackTo(request.tab, { ...ack, r: request.r });
   };
 
   /** The server's hello as a follower gets it: from this tab's connection, resuming where this tab is. */
@@ -172,7 +175,7 @@ export function joinGroup(seam: ShareSeam): () => void {
         const join = request.e === JOIN;
         if (!join) channels.delete(request.d!);
         // A channel another tab still needs stays joined: this tab's leave is answered here.
-        if (!join && heldByAnyTab(request.d!)) post({ kind: 'events', to: tab, name: transportName, events: [ackEvent({ r: request.r!, ok: true })] });
+        if (!join && heldByAnyTab(request.d!)) ackTo(tab, { r: request.r!, ok: true });
         else void forward(tab, request.r!, request.d!, join);
         return answer();
       }
