@@ -9,7 +9,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TransportName } from '../src';
 import { PushClient } from '../src/node';
-import { isBatch, isHello, SseParser, type SseEvent } from '../src/protocol';
+import { encodeBatchLine, encodeEvent, HELLO, isBatch, isHello, SseParser, type SseEvent } from '../src/protocol';
+import { Batch } from '../src/server/batch';
 import { cleanups, listen, shut, until } from './helpers/net';
 import { opened, startPush, take } from './helpers/push';
 
@@ -116,6 +117,27 @@ async function clientAndRawStream() {
   const raw = await fetch(`${s.url}?t=sse`, { headers: { Accept: 'text/event-stream' }, signal: ac.signal });
   return { s, c, reader: raw.body!.pipeThrough(new TextDecoderStream()).getReader() };
 }
+
+describe('a tick that starts with the hello', () => {
+  // A client tells our server from a plain one by the hello, so it never shares a message or a frame.
+  const hello = encodeEvent(HELLO, '{"v":1}');
+  const events = ['a', 'b'].map((name, k) => ({ block: encodeEvent(name, `${k}`, `e:${k}`), line: encodeBatchLine(name, `${k}`, `e:${k}`) }));
+  const tick = () => events.reduce((node, e) => node.followedBy(e.block, e.line), new Batch().followedBy(hello));
+
+  it('sends it over SSE as a message of its own, then the events as one batch', () => {
+    const messages: SseEvent[] = [];
+    new SseParser((e, hasData) => void (hasData && messages.push(e))).push(tick().eventSource().toString());
+    expect(messages.map((m) => (isHello(m) ? 'hello' : isBatch(m) ? `batch of ${m.data.split('\n').length - 1}` : m.data))).toEqual(['hello', 'batch of 2']);
+  });
+
+  it('sends it over WebSocket as a frame of its own, then the events as one frame', () => {
+    const bytes = tick().websocket();
+    // Unmasked text frames under 126 bytes: FIN+text, then the length, then the payload.
+    const frames: string[] = [];
+    for (let at = 0; at < bytes.length; at += 2 + bytes[at + 1]) frames.push(bytes.subarray(at + 2, at + 2 + bytes[at + 1]).toString());
+    expect(frames).toEqual([hello, events.map((e) => e.block).join('')]);
+  });
+});
 
 describe('batched SSE', () => {
   it('sends a tick of events as one $batch message of one line per event, whose id is the last event id', async () => {

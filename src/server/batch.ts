@@ -35,7 +35,7 @@ export class Batch {
   constructor(parent: Batch, block: string, line: string | undefined);
   constructor(
     private readonly parent?: Batch,
-    private readonly block?: string,
+    readonly block?: string,
     /** The block's event as a line of an SSE batch, when it fits one (encodeBatchLine). */
     private readonly line?: string,
   ) {
@@ -57,6 +57,14 @@ export class Batch {
     this.lastBlock = block;
     this.lastChild = child;
     return child;
+  }
+
+  /**
+   * True when this node's block is the hello. Only blocks without a batch line are read: reading a
+   * block's start makes V8 flatten it, a copy of the whole event that SSE alone never needs.
+   */
+  isHello(): boolean {
+    return this.line === undefined && this.block!.startsWith(HELLO_BLOCK);
   }
 
   /** The nodes from the root's child to here, in order: one per block. */
@@ -89,7 +97,7 @@ export class Batch {
   websocket(): Buffer {
     if (this.wsBytes) return this.wsBytes;
     const frames: Buffer[] = [];
-    for (const text of groups(this.blocks())) {
+    for (const text of groups(this.path())) {
       const payload = Buffer.from(text.length === 1 ? text[0] : text.join(''));
       frames.push(frameHeader(payload.length), payload);
     }
@@ -115,7 +123,8 @@ export class Batch {
     for (const node of this.path()) {
       const block = node.block!;
       const line = node.line;
-      if (line === undefined || block.startsWith(HELLO_BLOCK)) {
+      // The hello has no batch line either.
+      if (line === undefined) {
         if (run.length) endRun();
         text += block;
         continue;
@@ -130,11 +139,12 @@ export class Batch {
 }
 
 /** Splits blocks into runs of at most {@link BATCH_CHARS} characters; a hello is a run of its own. */
-function* groups(blocks: string[]): Generator<string[]> {
+function* groups(nodes: Batch[]): Generator<string[]> {
   let group: string[] = [];
   let chars = 0;
-  for (const block of blocks) {
-    const alone = block.startsWith(HELLO_BLOCK);
+  for (const node of nodes) {
+    const block = node.block!;
+    const alone = node.isHello();
     if (group.length && (alone || chars + block.length > BATCH_CHARS)) {
       yield group;
       group = [];
