@@ -11,7 +11,7 @@
  *
  *   npm run bench -- fanout        (FANOUT_N=2000 for a smaller run; BENCH_QUICK=1: 200 clients;
  *                                   FANOUT_SERVERS=ws-prebuilt,push-websocket for some servers only;
- *                                   FANOUT_PASSES=n passes over the servers, default 2)
+ *                                   FANOUT_PASSES=n passes over the servers, default 4)
  */
 import os from 'node:os';
 import { child, perConnection } from './lib/child';
@@ -23,7 +23,7 @@ const QUICK = byMode(false, true);
 const N = +(process.env.FANOUT_N || byMode(10_000, 200, 50));
 const ROUNDS = byMode(5, 3, 1);
 /** Passes over every server (odd ones in reverse order); their rounds are pooled. */
-const PASSES = +(process.env.FANOUT_PASSES || (QUICK ? 1 : 2));
+const PASSES = +(process.env.FANOUT_PASSES || (QUICK ? 1 : 4));
 /** Longest wait for one round's event to reach every client. */
 const ROUND_MS = QUICK ? 10_000 : 30_000;
 

@@ -9,8 +9,9 @@
  * page's clock corrected to the server's (min-RTT probe; both are this machine's clock anyway).
  *
  * The machine is small (2 cores) and shared, so the clients are interleaved: each round starts a
- * fresh Chromium for every client in turn, and ratios to the raw transport are taken within a round,
- * then the median over ROUNDS rounds is reported. Per launch: one warm-up, then
+ * fresh Chromium for every client in turn (every other round in reverse order), and ratios to the
+ * raw transport are taken within a round, then the median over ROUNDS rounds is reported. Per
+ * launch: one warm-up, then
  *   - flood: N small JSON events (≈60 B), then N 4 KiB events, published as fast as the server
  *     can (100 per event-loop turn); events/s = N / (last arrival − first publish);
  *   - paced: small events at 10,000/s for 2 s; latency p50/p99 and the backlog check (median
@@ -354,7 +355,9 @@ async function measureAll(pinned: ReturnType<typeof pin>): Promise<Record<string
   const load: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`  round ${round}/${ROUNDS} (load average ${(load[load.length] = os.loadavg()[0]).toFixed(2)})`);
-    for (const c of ran) {
+    // Every other round runs the clients in reverse, so that a drift within a round (the server's
+    // heap growing, the machine's load) does not always favour the clients that run first.
+    for (const c of round % 2 ? ran : [...ran].reverse()) {
       current = c.kind;
       rawWs = rawSse = signalr = sioSocket = null;
       runs = plan();
