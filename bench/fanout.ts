@@ -11,10 +11,12 @@
  *
  *   npm run bench -- fanout        (FANOUT_N=2000 for a smaller run; BENCH_QUICK=1: 200 clients;
  *                                   FANOUT_SERVERS=ws-prebuilt,push-websocket for some servers only;
- *                                   FANOUT_PASSES=n passes over the servers, default 4)
+ *                                   FANOUT_PASSES=n passes over the servers, default 4;
+ *                                   BENCH_PIN=0: server and clients unpinned, see SPLIT)
  */
 import os from 'node:os';
 import { child, perConnection } from './lib/child';
+import { cpuSplit } from './lib/cpus';
 import { byMode } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
@@ -26,6 +28,12 @@ const ROUNDS = byMode(5, 3, 1);
 const PASSES = +(process.env.FANOUT_PASSES || (QUICK ? 1 : 4));
 /** Longest wait for one round's event to reach every client. */
 const ROUND_MS = QUICK ? 10_000 : 30_000;
+/**
+ * The server on CPU 0 and the clients on the others, as on two machines: on two cores, unpinned,
+ * the 10,000 clients' reads took turns with the server's writes, and one run's ratio swung from
+ * 0.94× to 1.19×. BENCH_PIN=0 runs them unpinned.
+ */
+const SPLIT = cpuSplit();
 
 type Transport = 'websocket' | 'eventsource' | 'longpoll';
 
@@ -79,7 +87,7 @@ async function stop(c: Child, message: { type: string }): Promise<void> {
 
 async function one(server: Server, clients: Child): Promise<Result> {
   const r: Result = { server, held: 0, rssPer: NaN, heapPer: NaN, fanoutMs: [], cpuMs: [] };
-  const s = child('bench/lib/fanout-server.ts', ['--expose-gc', '--max-old-space-size=8192', ...(process.env.FANOUT_SERVER_NODE_ARGS?.split(' ') ?? [])], [server.kind]);
+  const s = child('bench/lib/fanout-server.ts', ['--expose-gc', '--max-old-space-size=8192', ...(process.env.FANOUT_SERVER_NODE_ARGS?.split(' ') ?? [])], [server.kind], SPLIT?.server);
   try {
     const { port } = await s.next('ready', 30_000);
     s.send({ type: 'memory' });
@@ -119,7 +127,7 @@ async function one(server: Server, clients: Child): Promise<Result> {
 
 export async function run(): Promise<Result[]> {
   const results: Result[] = [];
-  const clients = child('bench/lib/scale-clients.ts', ['--max-old-space-size=8192']);
+  const clients = child('bench/lib/scale-clients.ts', ['--max-old-space-size=8192'], [], SPLIT?.clients);
   try {
     await clients.next('ready', 30_000);
     const only = process.env.FANOUT_SERVERS?.split(',');
@@ -162,7 +170,8 @@ export async function run(): Promise<Result[]> {
   });
   console.log(
     `\n## Fan-out of one event to ${N.toLocaleString('en-US')} clients, one server process each, clients in another, loopback; ` +
-      `median of ${ROUNDS} rounds × ${PASSES} passes; load average ${os.loadavg()[0].toFixed(2)}\n`,
+      `median of ${ROUNDS} rounds × ${PASSES} passes; ${SPLIT ? `server on CPU ${SPLIT.server}, clients on CPUs ${SPLIT.clients}` : 'unpinned'}; ` +
+      `load average ${os.loadavg()[0].toFixed(2)}\n`,
   );
   console.log(
     table(

@@ -32,6 +32,7 @@ import { Server as SocketIoServer, type Socket } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createPushServer } from '../src/server/index';
 import { haveChromium, launch, type Browser } from './lib/chromium';
+import { cpuSplit } from './lib/cpus';
 import { noBrowserMessage } from '../test/helpers/find-chromium.mjs';
 import { root } from './lib/size';
 import { whatIf } from './lib/whatif';
@@ -71,19 +72,19 @@ const BASE: Omit<Case, 'id'>[] = [
  * history) also slows the browser down. BENCH_PIN=0 measures unpinned.
  */
 function pin(): { browser: string; unpin: () => void } | undefined {
-  const cpus = os.availableParallelism();
-  if (process.env.BENCH_PIN === '0' || cpus < 2) return undefined;
+  const split = cpuSplit();
+  if (!split) return undefined;
   const set = (list: string) => execFileSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { stdio: 'ignore' });
   try {
-    set('0');
+    set(split.server);
   } catch {
-    return undefined; // no taskset here
+    return undefined;
   }
   return {
-    browser: `1-${cpus - 1}`,
+    browser: split.clients,
     unpin: () => {
       try {
-        set(`0-${cpus - 1}`);
+        set(`0-${os.availableParallelism() - 1}`);
       } catch {} // the bench's figures are printed; a process left on one CPU ends with it
     },
   };

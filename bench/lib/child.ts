@@ -4,11 +4,13 @@ import { root } from './size';
 
 /**
  * A bench's child process: `file` under tsx (with `args` after it), in a shell that raises the
- * open-file limit to the hard limit first, talking over IPC. `next(type, ms)` resolves with the next
- * message of that type, or rejects after `ms`.
+ * open-file limit to the hard limit first, on the CPUs of `cpus` (a `taskset` list) when given,
+ * talking over IPC. `next(type, ms)` resolves with the next message of that type, or rejects after
+ * `ms`.
  */
-export function child(file: string, nodeArgs: string[] = [], args: string[] = []): ChildProcess & { next(type: string, ms: number): Promise<any> } {
-  const cmd = `ulimit -n "$(ulimit -Hn)"; exec "${process.execPath}" --import tsx ${nodeArgs.join(' ')} "${path.join(root, file)}" ${args.join(' ')}`;
+export function child(file: string, nodeArgs: string[] = [], args: string[] = [], cpus?: string): ChildProcess & { next(type: string, ms: number): Promise<any> } {
+  const pin = cpus ? `taskset -c ${cpus} ` : '';
+  const cmd = `ulimit -n "$(ulimit -Hn)"; exec ${pin}"${process.execPath}" --import tsx ${nodeArgs.join(' ')} "${path.join(root, file)}" ${args.join(' ')}`;
   const c = spawn('sh', ['-c', cmd], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }) as any;
   const queue: any[] = [];
   const waiters: { type: string; resolve: (m: any) => void }[] = [];
