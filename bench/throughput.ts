@@ -22,6 +22,7 @@
  *   npm run bench -- throughput            (BENCH_QUICK=1 for a shorter run)
  *   BENCH_ROUNDS=7 BENCH_CASES=raw-sse,pc-sse BENCH_MODES=small,large npm run bench -- throughput
  *                                          (some clients, some runs; BENCH_PIN=0: see pin())
+ *   BENCH_N_LARGE=16000 ...                (a longer 4 KiB flood: 4,000 events last about 0.2 s)
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -43,7 +44,7 @@ import { deferred, json, listen, now, readJson, sleep, tick, within } from './li
 
 const ROUNDS = +(process.env.BENCH_ROUNDS || byMode(3, 1));
 const N_SMALL = byMode(20_000, 5_000, 500);
-const N_LARGE = byMode(4_000, 1_000, 100);
+const N_LARGE = +(process.env.BENCH_N_LARGE || byMode(4_000, 1_000, 100));
 const PACED_RATE = 10_000;
 const PACED_SECONDS = byMode(2, 2, 0.5);
 const CHUNK = 100;
