@@ -121,7 +121,10 @@ interface Report {
   profile?: unknown;
 }
 
-/** BENCH_PROFILE=<case>: profile that client's small flood in the page (JS Self-Profiling API) instead. */
+/**
+ * BENCH_PROFILE=<case>: profile that client's small flood in the page (JS Self-Profiling API) instead;
+ * with BENCH_PROFILE_MODE=large, a flood of 20,000 4 KiB events.
+ */
 const PROFILE = process.env.BENCH_PROFILE as Kind | undefined;
 
 function plan(): RunSpec[] {
@@ -130,7 +133,8 @@ function plan(): RunSpec[] {
   const add = (mode: Mode, n: number, timeoutMs: number) => runs.push({ id: id++, mode, n, timeoutMs });
   add('warmup', 2_000, 20_000);
   if (PROFILE) {
-    runs.push({ id: id++, mode: 'small', n: 100_000, timeoutMs: 60_000, profile: true });
+    const large = process.env.BENCH_PROFILE_MODE === 'large';
+    runs.push({ id: id++, mode: large ? 'large' : 'small', n: large ? 20_000 : 100_000, timeoutMs: 60_000, profile: true });
     return runs;
   }
   const modes = process.env.BENCH_MODES?.split(',');
