@@ -145,7 +145,7 @@ function plan(): RunSpec[] {
   return runs;
 }
 
-/** BENCH_WHATIF=sse-cr (see bench/lib/whatif.ts): push-client cases also run patched, in the same rounds. */
+/** BENCH_WHATIF=bare-deliver (see bench/lib/whatif.ts): push-client cases also run patched, in the same rounds. */
 const WHATIF = WHATIF_LIST;
 
 async function bundlePage(patched = false): Promise<string> {

@@ -7,7 +7,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { WHATIF_NAMES, whatIf } from '../bench/lib/whatif';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BENCH = ['--import', 'tsx', path.join(ROOT, 'bench/index.ts')];
@@ -41,6 +43,15 @@ describe.sequential('benchmarks, smoke mode', () => {
   it('the registry lists the benchmarks', () => {
     expect(NAMES).toEqual(expect.arrayContaining(['size', 'throughput', 'fallback', 'recovery', 'scale']));
   });
+
+  // A patch that no longer applies throws when bundled: found here, not in a long bench run.
+  for (const name of WHATIF_NAMES) {
+    it(`the what-if patch ${name} still applies to src/ and changes the client`, async () => {
+      const bundle = async (names: string[]) =>
+        (await build({ entryPoints: ['src/index.ts'], absWorkingDir: ROOT, bundle: true, format: 'esm', write: false, logLevel: 'silent', plugins: [whatIf(names)] })).outputFiles[0].text;
+      expect(await bundle([name])).not.toBe(await bundle([]));
+    });
+  }
 
   for (const name of NAMES) {
     it(`${name} runs and prints figures`, { timeout: LIMIT_MS + 10_000 }, async () => {
