@@ -4,7 +4,8 @@
  *
  * WebSocket: push-client; a bare `ws` server calling `send()` per client; a bare `ws` server writing
  * one pre-built frame to every socket; a socket.io server. SSE and long-poll: push-client against a
- * bare `http` server writing the same pre-built bytes to every stream or held poll. Each server is a
+ * bare `http` server writing the same pre-built bytes to every stream or held poll (and for SSE, one
+ * writing a pre-built chunk to every socket, which push-client does too). Each server is a
  * child process of its own (so its memory is its own); the FANOUT_N clients are plain sockets in one
  * more child (bench/lib/scale-clients.ts). Timed: from the publish call to the last client's receipt,
  * median of the rounds. Loopback only; every wait is bounded and every child is stopped.
@@ -60,6 +61,7 @@ const SERVERS: Server[] = [
   },
   { kind: 'sse-prebuilt', label: 'bare http, the same bytes written to every stream', transport: 'eventsource', baseline: true },
   { kind: 'push-eventsource', label: 'push-client', transport: 'eventsource' },
+  { kind: 'sse-chunk', label: 'bare http, one pre-built chunk written to every socket', transport: 'eventsource' },
   { kind: 'lp-prebuilt', label: 'bare http, the same bytes to every held poll', transport: 'longpoll', baseline: true },
   { kind: 'push-longpoll', label: 'push-client', transport: 'longpoll' },
 ];

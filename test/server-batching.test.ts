@@ -9,9 +9,10 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TransportName } from '../src';
 import { PushClient } from '../src/node';
+import { createPushServer } from '../src/server';
 import { encodeBatchLine, encodeEvent, HELLO, isBatch, isHello, SseParser, type SseEvent } from '../src/protocol';
 import { Batch } from '../src/server/batch';
-import { cleanups, listen, shut, until } from './helpers/net';
+import { cleanups, listen, shut, sleep, until } from './helpers/net';
 import { opened, startPush, take } from './helpers/push';
 
 const cleanup = cleanups();
@@ -104,6 +105,92 @@ describe('batches follow what each connection may see', () => {
     // a's members share one, b's other members one, the sender its own.
     expect(blocks.size).toBe(3);
     expect(carrying(writes, 'all').length).toBe(6);
+  });
+});
+
+describe('SSE streams written below ServerResponse', () => {
+  /** A raw socket on the server that sends `request` and collects everything it reads. */
+  async function rawStream(port: number, request: string) {
+    const socket = net.connect(port, '127.0.0.1');
+    cleanup.add(() => void socket.destroy());
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (text += d));
+    socket.write(request);
+    return { read: () => text };
+  }
+  const get = (version: string) => `GET /push?t=sse HTTP/${version}\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`;
+  /** The body of a chunked response, unframed; throws on anything that is not chunk framing. */
+  function unchunk(body: string): string {
+    let out = '';
+    for (let at = 0; at < body.length; ) {
+      const eol = body.indexOf('\r\n', at);
+      if (eol < 0) break; // a chunk still on its way
+      const size = Number.parseInt(body.slice(at, eol), 16);
+      if (!/^[0-9a-f]+$/.test(body.slice(at, eol)) || body.slice(eol + 2 + size, eol + 4 + size) !== '\r\n') throw new Error(`not a chunk at ${at}: ${JSON.stringify(body.slice(at, at + 40))}`);
+      out += body.slice(eol + 2, eol + 2 + size);
+      at = eol + 4 + size;
+    }
+    return out;
+  }
+
+  it('an HTTP/1.1 stream says it is chunked, and every tick goes to its socket as one whole chunk', async () => {
+    const s = await server();
+    const writes = recordWrites(s.server);
+    const stream = await rawStream(s.port, get('1.1'));
+    await until(() => stream.read().includes('$hello'), 5000, 'the hello');
+    const ids = await Promise.all([1, 2, 3].map((k) => s.push.publish('ev', k)));
+    await until(() => stream.read().includes(`${ids[2]}\tev\t\t3`), 5000, 'the batch');
+    const [head, body] = stream.read().split('\r\n\r\n', 2).length === 2 ? [stream.read().slice(0, stream.read().indexOf('\r\n\r\n')), stream.read().slice(stream.read().indexOf('\r\n\r\n') + 4)] : ['', ''];
+    expect(head).toMatch(/^transfer-encoding: chunked$/im);
+    expect(unchunk(body)).toContain(`id: ${ids[2]}\ndata: $batch\ndata: ${ids[0]}\tev\t\t1\ndata: ${ids[1]}\tev\t\t2\ndata: ${ids[2]}\tev\t\t3\n\n`);
+    const sent = carrying(writes, 'ev');
+    expect(sent.length).toBe(1);
+    expect(unchunk((sent[0].chunk as Buffer).toString('latin1'))).toMatch(/^id: .*\ndata: \$batch\n/);
+  });
+
+  it('an HTTP/1.0 stream is not chunked and still gets every event', async () => {
+    const s = await server();
+    const stream = await rawStream(s.port, get('1.0'));
+    await until(() => stream.read().includes('$hello'), 5000, 'the hello');
+    const id = await s.push.publish('ev', 7);
+    await until(() => stream.read().includes(`${id}\n`), 5000, 'the event');
+    const text = stream.read();
+    expect(text.slice(0, text.indexOf('\r\n\r\n'))).not.toMatch(/transfer-encoding/i);
+    expect(text).toMatch(new RegExp(`\r\n\r\nretry: \\d+\n\n`));
+    expect(text).toContain(`id: ${id}\ndata: ev\ndata: 7\n\n`);
+  });
+
+  it('a stream queued behind another response on a pipelined socket keeps its order', async () => {
+    const push = createPushServer({ path: '/push', heartbeatMs: 60_000 });
+    // A plain request first, answered late: the SSE response behind it holds its output meanwhile.
+    let answer: () => void = () => {};
+    const httpServer = http.createServer((req, res) => {
+      if (req.url === '/slow') answer = () => res.end('slow done');
+      else if (!push.handleRequest(req, res)) res.writeHead(404).end();
+    });
+    cleanup.add(async () => {
+      await push.close();
+      await shut(httpServer);
+    });
+    const port = await listen(httpServer);
+    const stream = await rawStream(port, `GET /slow HTTP/1.1\r\nHost: x\r\n\r\n` + get('1.1'));
+    await until(() => push.connections.length === 1, 5000, 'the SSE connection');
+    const id = await push.publish('ev', 'early');
+    await sleep(100);
+    expect(stream.read()).toBe('');
+    answer();
+    await until(() => stream.read().includes('data: "early"'), 5000, 'the early event');
+    const id2 = await push.publish('ev', 'late');
+    await until(() => stream.read().includes('data: "late"'), 5000, 'the late event');
+    const text = stream.read();
+    // The slow answer, then the SSE response whole and in order: headers, retry, hello, the events.
+    const second = text.indexOf('HTTP/1.1 200', 1);
+    expect(text.indexOf('slow done')).toBeLessThan(second);
+    const body = unchunk(text.slice(text.indexOf('\r\n\r\n', second) + 4));
+    expect(body.indexOf('retry:')).toBe(0);
+    expect(body.indexOf('$hello')).toBeLessThan(body.indexOf(`id: ${id}\n`));
+    expect(body.indexOf(`id: ${id}\n`)).toBeLessThan(body.indexOf(`id: ${id2}\n`));
   });
 });
 

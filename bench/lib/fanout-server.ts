@@ -6,7 +6,8 @@
  * clients choose the transport); `ws-send` (a bare `ws` server calling `send()` per client);
  * `ws-prebuilt` (a bare `ws` server writing one pre-built frame to every socket); `socket.io`;
  * `sse-prebuilt` and `lp-prebuilt` (a bare `http` server writing the same bytes to every stream or
- * held poll). Each event is the bytes push-client itself sends (`encodeEvent`), so all carry as much.
+ * held poll); `sse-chunk` (the same, each event framed once as an HTTP chunk and written to every
+ * stream's socket, as push-client does). Each event is the bytes push-client itself sends (`encodeEvent`), so all carry as much.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -91,11 +92,11 @@ function make(): Kind {
       close: () => new Promise((r) => io.close(r)),
     };
   }
-  if (kind === 'sse-prebuilt') {
+  if (kind === 'sse-prebuilt' || kind === 'sse-chunk') {
     const streams = new Set<ServerResponse>();
     http.on('request', (req, res) => {
       req.socket.setNoDelay(true);
-      res.writeHead(200, SSE_HEADERS);
+      res.writeHead(200, { ...SSE_HEADERS, 'Transfer-Encoding': 'chunked' });
       res.write(HELLO);
       streams.add(res);
       res.on('close', () => streams.delete(res));
@@ -103,7 +104,13 @@ function make(): Kind {
     return {
       publish(k) {
         const bytes = Buffer.from(eventText(k));
-        for (const res of streams) res.write(bytes);
+        if (kind === 'sse-prebuilt') {
+          for (const res of streams) res.write(bytes);
+          return;
+        }
+        // The chunk's framing too, built once: one socket write per stream.
+        const chunk = Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')]);
+        for (const res of streams) res.socket?.write(chunk);
       },
       connections: () => streams.size,
       close: () => streams.forEach((res) => res.destroy()),

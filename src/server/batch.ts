@@ -27,6 +27,7 @@ export class Batch {
   private children: Map<string, Batch> | undefined;
   private wsBytes: Buffer | undefined;
   private sseBytes: Buffer | undefined;
+  private sseChunk: Buffer | undefined;
   private joined: string | undefined;
   private lpBytes: Buffer | undefined;
 
@@ -112,6 +113,20 @@ export class Batch {
    */
   eventSource(): Buffer {
     if (this.sseBytes) return this.sseBytes;
+    const chunk = this.sseChunk;
+    // The chunk's middle when it was built first: one encoding serves both kinds of stream.
+    return (this.sseBytes = chunk ? chunk.subarray(chunk.indexOf(CRLF) + 2, chunk.length - 2) : Buffer.from(this.eventSourceText()));
+  }
+
+  /**
+   * {@link eventSource} framed as one HTTP/1.1 chunk (`<size in hex>\r\n<bytes>\r\n`), so that a
+   * chunked SSE response can be written straight to its socket: the same bytes for every stream.
+   */
+  eventSourceChunk(): Buffer {
+    return (this.sseChunk ??= httpChunk(this.eventSourceText()));
+  }
+
+  private eventSourceText(): string {
     let text = '';
     let run: Batch[] = [];
     let chars = 0;
@@ -134,8 +149,21 @@ export class Batch {
       chars += line.length;
     }
     if (run.length) endRun();
-    return (this.sseBytes = Buffer.from(text));
+    return text;
   }
+}
+
+const CRLF = '\r\n';
+
+/** `text` in UTF-8 as one chunk of an HTTP/1.1 chunked body, encoded once, with no copy after. */
+function httpChunk(text: string): Buffer {
+  const size = Buffer.byteLength(text);
+  const head = size.toString(16) + CRLF;
+  const chunk = Buffer.allocUnsafe(head.length + size + 2);
+  chunk.write(head, 0, 'latin1');
+  chunk.write(text, head.length);
+  chunk.write(CRLF, head.length + size, 'latin1');
+  return chunk;
 }
 
 /** Splits blocks into runs of at most {@link BATCH_CHARS} characters; a hello is a run of its own. */
