@@ -113,9 +113,9 @@ export class Batch {
    */
   eventSource(): Buffer {
     if (this.sseBytes) return this.sseBytes;
-    const chunk = this.sseChunk;
-    // The chunk's middle when it was built first: one encoding serves both kinds of stream.
-    return (this.sseBytes = chunk ? chunk.subarray(chunk.indexOf(CRLF) + 2, chunk.length - 2) : Buffer.from(this.eventSourceText()));
+    // The chunk's middle: one encoding serves chunked streams and the others.
+    const chunk = this.eventSourceChunk();
+    return (this.sseBytes = chunk.subarray(chunk.indexOf(CRLF) + 2, chunk.length - 2));
   }
 
   /**
