@@ -1,5 +1,6 @@
-import { encodeBatchLine, encodeEvent, HEARTBEAT } from '../protocol';
+import { HEARTBEAT } from '../protocol';
 import type { BackplaneEntry } from './backplane';
+import { blockAndLine } from './blocks';
 import type { Channels } from './channels';
 import type { ConnectionRegistry } from './registry';
 import type { Session } from './session';
@@ -26,8 +27,7 @@ export class FanOut {
     if (e.target !== undefined) {
       const session = this.registry.session(e.target);
       if (!session) return;
-      const block = encodeEvent(e.event, e.data, undefined, e.channel);
-      const line = encodeBatchLine(e.event, e.data, undefined, e.channel);
+      const [block, line] = blockAndLine(e.event, e.data, undefined, e.channel);
       if (session.held) session.hold(e, block, line, this.maxBufferedBytes);
       else session.conn.push(block, line);
       return;
@@ -35,8 +35,7 @@ export class FanOut {
     const opening = this.registry.opening;
     const members = e.channel === undefined ? this.registry.live : this.channels.members(e.channel);
     if (!members?.size && !opening.size) return;
-    const block = encodeEvent(e.event, e.data, e.id, e.channel);
-    const line = encodeBatchLine(e.event, e.data, e.id, e.channel);
+    const [block, line] = blockAndLine(e.event, e.data, e.id, e.channel);
     for (const session of opening) session.hold(e, block, line, this.maxBufferedBytes);
     if (!members) return;
     const except = e.except;
@@ -45,7 +44,7 @@ export class FanOut {
       const c = session.conn;
       // The sender gets the id alone, so that its resume point passes the event: else it would be
       // replayed to it after a reconnect (its new connection has another id).
-      if (c.id === except) c.push(encodeEvent(HEARTBEAT, '', e.id), encodeBatchLine(HEARTBEAT, '', e.id));
+      if (c.id === except) c.push(...blockAndLine(HEARTBEAT, '', e.id));
       else c.push(block, line);
     }
   };

@@ -1,5 +1,6 @@
-import { encodeBatchLine, encodeEvent, HELLO, type Hello } from '../protocol';
+import { encodeEvent, HELLO, type Hello } from '../protocol';
 import type { Backplane, BackplaneEntry } from './backplane';
+import { blockAndLine } from './blocks';
 import { TOO_MANY_CHANNELS, type Channels } from './channels';
 import type { BaseConnection } from './connection';
 import { visible } from './fan-out';
@@ -63,7 +64,7 @@ export async function handshake(deps: HandshakeDeps, c: BaseConnection<any>, las
     if (refused) hello.refused = refused;
     if (last !== undefined) hello.last = session.floor = last;
     c.push(encodeEvent(HELLO, JSON.stringify(hello)));
-    for (const e of entries) c.push(encodeEvent(e.event, e.data, e.id, e.channel), encodeBatchLine(e.event, e.data, e.id, e.channel));
+    for (const e of entries) c.push(...blockAndLine(e.event, e.data, e.id, e.channel));
     // What the client has now ends at the last replayed id, or at its own id if nothing was missed.
     if (replay && lastEventId !== undefined) session.floor = entries.length ? entries[entries.length - 1].id! : lastEventId;
     const held = session.held!;
