@@ -26,15 +26,10 @@ const entries = {
 
 // In the ESM/CJS builds every dependency, peer dependency and Node built-in stays external
 // (including deep imports such as `react/jsx-runtime` or `svelte/store`).
-const externalPackages = [
-  ...Object.keys(pkg.dependencies ?? {}),
-  ...Object.keys(pkg.peerDependencies ?? {}),
-];
+const externalPackages = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
 const builtins = new Set(builtinModules);
 const isExternal = (id: string): boolean =>
-  id.startsWith('node:') ||
-  builtins.has(id) ||
-  externalPackages.some((name) => id === name || id.startsWith(`${name}/`));
+  id.startsWith('node:') || builtins.has(id) || externalPackages.some((name) => id === name || id.startsWith(`${name}/`));
 
 /** A path in the repository (this file's folder). */
 const fromHere = (p: string): string => fileURLToPath(new URL(p, import.meta.url));

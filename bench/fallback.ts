@@ -108,9 +108,7 @@ export async function run(): Promise<Row[]> {
   rows.push({
     client: 'push-client',
     scenario: 'WebSocket port closed (ECONNREFUSED)',
-    samples: await sample(SAMPLES, () =>
-      pc(push, (port) => ({ websocket: `ws://127.0.0.1:${dead}/push`, eventsource: http(port), longpoll: http(port) })),
-    ),
+    samples: await sample(SAMPLES, () => pc(push, (port) => ({ websocket: `ws://127.0.0.1:${dead}/push`, eventsource: http(port), longpoll: http(port) }))),
     target: refusedTarget,
   });
   process.stdout.write('.');
@@ -160,7 +158,11 @@ export async function run(): Promise<Row[]> {
       s.close();
     }
   }
-  rows.push({ client: 'socket.io-client (default: polling, then upgrade)', scenario: 'WebSocket works (reference)', samples: await sample(SAMPLES, () => sioSample(sio.port, {})) });
+  rows.push({
+    client: 'socket.io-client (default: polling, then upgrade)',
+    scenario: 'WebSocket works (reference)',
+    samples: await sample(SAMPLES, () => sioSample(sio.port, {})),
+  });
   rows.push({
     client: 'socket.io-client (default: polling, then upgrade)',
     scenario: 'WebSocket refused by a proxy (403)',

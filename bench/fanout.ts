@@ -89,7 +89,12 @@ async function stop(c: Child, message: { type: string }): Promise<void> {
 
 async function one(server: Server, clients: Child): Promise<Result> {
   const r: Result = { server, held: 0, rssPer: NaN, heapPer: NaN, fanoutMs: [], cpuMs: [] };
-  const s = child('bench/lib/fanout-server.ts', ['--expose-gc', '--max-old-space-size=8192', ...(process.env.FANOUT_SERVER_NODE_ARGS?.split(' ') ?? [])], [server.kind], SPLIT?.server);
+  const s = child(
+    'bench/lib/fanout-server.ts',
+    ['--expose-gc', '--max-old-space-size=8192', ...(process.env.FANOUT_SERVER_NODE_ARGS?.split(' ') ?? [])],
+    [server.kind],
+    SPLIT?.server,
+  );
   try {
     const { port } = await s.next('ready', 30_000);
     s.send({ type: 'memory' });
@@ -177,7 +182,18 @@ export async function run(): Promise<Result[]> {
   );
   console.log(
     table(
-      ['transport', 'server', 'held', 'fan-out ms (median)', 'min–max', 'ratio to the pre-built-bytes server', 'server CPU ms per publish', 'RSS KiB/conn', 'heap+buffers KiB/conn', 'error'],
+      [
+        'transport',
+        'server',
+        'held',
+        'fan-out ms (median)',
+        'min–max',
+        'ratio to the pre-built-bytes server',
+        'server CPU ms per publish',
+        'RSS KiB/conn',
+        'heap+buffers KiB/conn',
+        'error',
+      ],
       rows,
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),

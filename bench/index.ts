@@ -36,7 +36,10 @@ if (bad.length) {
 const chosen = (args.length ? args : ALL) as Name[];
 console.log(
   `# push-client benchmarks: ${chosen.join(', ')}\n\nnode ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ` +
-    `${Math.round(os.totalmem() / 2 ** 30)} GiB; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`,
+    `${Math.round(os.totalmem() / 2 ** 30)} GiB; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; ${new Date().toISOString()}`,
 );
 let failed = 0;
 for (const name of chosen) {

@@ -43,10 +43,7 @@ interface ServerConfig {
 // ---------------------------------------------------------------- child: one push server process
 async function serve(cfg: ServerConfig): Promise<void> {
   const push = createPushServer({
-    backplane:
-      cfg.backplane === 'redis'
-        ? redisBackplane({ url: cfg.url!, stream: cfg.stream!, maxLen: 100_000 })
-        : memoryBackplane({ history: 1000 }),
+    backplane: cfg.backplane === 'redis' ? redisBackplane({ url: cfg.url!, stream: cfg.stream!, maxLen: 100_000 }) : memoryBackplane({ history: 1000 }),
     heartbeatMs: 60_000,
   });
   const server = http.createServer((req, res) => void (push.handleRequest(req, res) || res.writeHead(404).end()));

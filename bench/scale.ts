@@ -124,7 +124,20 @@ export async function run(): Promise<Result[]> {
   );
   console.log(
     table(
-      ['transport', 'held', 'connect s', 'RSS KiB/conn', 'heap+buffers KiB/conn', 'fan-out ms (median)', 'fan-out ms (max)', 'server CPU ms per fan-out', 'steady load: events/s published (of aimed) → deliveries/s', 'server CPU', 'CPU per 1k deliveries/s', 'error'],
+      [
+        'transport',
+        'held',
+        'connect s',
+        'RSS KiB/conn',
+        'heap+buffers KiB/conn',
+        'fan-out ms (median)',
+        'fan-out ms (max)',
+        'server CPU ms per fan-out',
+        'steady load: events/s published (of aimed) → deliveries/s',
+        'server CPU',
+        'CPU per 1k deliveries/s',
+        'error',
+      ],
       rows,
       ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l'],
     ),

@@ -12,15 +12,34 @@ export async function run(): Promise<{ core: number; coreWebSocket: number; bind
   const rows: Cell[][] = [];
   const core = await measure(CORE);
   const verdict = (gz: number, budget: number, target?: number) =>
-    (gz <= budget ? `ok (≤ ${budget})` : `OVER ${budget} by ${gz - budget}`) + (target ? `; target ${target}: ${gz <= target ? 'met' : `missed by ${gz - target}`}` : '');
+    (gz <= budget ? `ok (≤ ${budget})` : `OVER ${budget} by ${gz - budget}`) +
+    (target ? `; target ${target}: ${gz <= target ? 'met' : `missed by ${gz - target}`}` : '');
   rows.push(['push-client (WS + SSE + long-poll)', core.min, core.gzip, core.brotli, verdict(core.gzip, BUDGET.core, TARGET.core)]);
   const coreWebSocket = await measure(CORE_WEBSOCKET);
-  rows.push(['push-client/core + webSocket only', coreWebSocket.min, coreWebSocket.gzip, coreWebSocket.brotli, verdict(coreWebSocket.gzip, BUDGET.coreWebSocket, TARGET.coreWebSocket)]);
+  rows.push([
+    'push-client/core + webSocket only',
+    coreWebSocket.min,
+    coreWebSocket.gzip,
+    coreWebSocket.brotli,
+    verdict(coreWebSocket.gzip, BUDGET.coreWebSocket, TARGET.coreWebSocket),
+  ]);
   rows.push(['  + tab sharing (`share`: loaded by import() when used)', core.lazy?.min, core.lazy?.gzip, undefined, 'not loaded unless share is on']);
   const development = await measure({ ...CORE, development: true });
-  rows.push(['  development build (+ every option checked)', development.min - core.min, development.gzip - core.gzip, development.brotli - core.brotli, 'not in production builds']);
+  rows.push([
+    '  development build (+ every option checked)',
+    development.min - core.min,
+    development.gzip - core.gzip,
+    development.brotli - core.brotli,
+    'not in production builds',
+  ]);
   const withFetch = await measure(CORE_FETCH_SSE);
-  rows.push(['  + FetchEventSource (opt-in: SSE headers, status)', withFetch.min - core.min, withFetch.gzip - core.gzip, withFetch.brotli - core.brotli, 'not in the core']);
+  rows.push([
+    '  + FetchEventSource (opt-in: SSE headers, status)',
+    withFetch.min - core.min,
+    withFetch.gzip - core.gzip,
+    withFetch.brotli - core.brotli,
+    'not in the core',
+  ]);
   const bindings: Record<string, number | undefined> = {};
   for (const b of BINDINGS) {
     const entry = bindingEntry(b);
@@ -52,7 +71,11 @@ export async function run(): Promise<{ core: number; coreWebSocket: number; bind
   }
   const transports = parts[3][1] as number;
   const rest = core.gzip - transports - parts.slice(4).reduce((n, r) => n + (r[1] as number), 0);
-  parts.push(['the rest: PushClient (connecting, fallback, upgrade probes, backoff, status, receive dispatch, the hooks tab sharing needs), options and URLs, PushError and the wire format', rest, ((100 * rest) / core.gzip).toFixed(1) + ' %']);
+  parts.push([
+    'the rest: PushClient (connecting, fallback, upgrade probes, backoff, status, receive dispatch, the hooks tab sharing needs), options and URLs, PushError and the wire format',
+    rest,
+    ((100 * rest) / core.gzip).toFixed(1) + ' %',
+  ]);
   console.log(`\nWhat each part of push-client costs (its gzip minus its gzip without that part); the target is ${TARGET.core} B:\n`);
   console.log(table(['part', 'gzip bytes', 'share'], parts));
   if (core.gzip > BUDGET.core) {

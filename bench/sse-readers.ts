@@ -22,12 +22,20 @@ const PER_WRITE = 800;
 
 type Source = { onmessage: ((m: MessageEvent) => void) | null; close(): void };
 const readers: { name: string; make: (url: string) => Source; bundle?: string; share?: number }[] = [
-  { name: 'FetchEventSource (push-client)', make: (url) => new FetchEventSource(url), bundle: `export { FetchEventSource } from './src/transports/fetch-event-source.ts';` },
+  {
+    name: 'FetchEventSource (push-client)',
+    make: (url) => new FetchEventSource(url),
+    bundle: `export { FetchEventSource } from './src/transports/fetch-event-source.ts';`,
+  },
   { name: 'eventsource 5', make: (url) => new EventSource5(url) as Source, bundle: `export { EventSource } from 'eventsource';` },
   { name: 'eventsource 4', make: (url) => new EventSource4(url) as Source, bundle: `export { EventSource } from 'eventsource-v4';` },
   // Its buffer handling is quadratic in the chunk size: a tenth of the events, or it takes minutes.
   { name: 'eventsource 2', make: (url) => new EventSource2(url) as unknown as Source, share: 0.1 },
-  { name: 'event-source-polyfill', make: (url) => new EventSourcePolyfill(url) as unknown as Source, bundle: `export { EventSourcePolyfill } from 'event-source-polyfill';` },
+  {
+    name: 'event-source-polyfill',
+    make: (url) => new EventSourcePolyfill(url) as unknown as Source,
+    bundle: `export { EventSourcePolyfill } from 'event-source-polyfill';`,
+  },
 ];
 
 /** Events per second of wall time, and CPU µs per event (this process: reader and server alike; steadier than wall time on a shared machine). */
@@ -73,6 +81,8 @@ export async function run(): Promise<void> {
     const name = r.name + (r.share ? ` (${events(r).toLocaleString('en-US')} events)` : '');
     rows.push([name, Math.round(median(runs[k].map((x) => x[0]))), median(runs[k].map((x) => x[1])).toFixed(1), size?.min, size?.gzip]);
   }
-  console.log(`\n${EVENTS.toLocaleString('en-US')} events of ~70 B in one stream, median of ${RUNS} rounds after a warm-up; bundle bytes for a browser (eventsource 2 is Node-only)\n`);
+  console.log(
+    `\n${EVENTS.toLocaleString('en-US')} events of ~70 B in one stream, median of ${RUNS} rounds after a warm-up; bundle bytes for a browser (eventsource 2 is Node-only)\n`,
+  );
   console.log(table(['reader', 'events/s', 'CPU µs/event', 'min B', 'gzip B'], rows));
 }

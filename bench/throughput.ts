@@ -360,7 +360,7 @@ async function measureAll(pinned: ReturnType<typeof pin>): Promise<Record<string
   for (const c of ran) results.set(c.id, { connectMs: [], offset: [], rtt: [], runs: [], errors: [] });
   const load: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    console.log(`  round ${round}/${ROUNDS} (load average ${(load[load.length] = os.loadavg()[0]).toFixed(2)})`);
+    console.log(`  round ${round}/${ROUNDS} (load average ${((load[load.length] = os.loadavg()[0])).toFixed(2)})`);
     // Every other round runs the clients in reverse, so that a drift within a round (the server's
     // heap growing, the machine's load) does not always favour the clients that run first.
     for (const c of round % 2 ? ran : [...ran].reverse()) {
@@ -420,12 +420,18 @@ async function measureAll(pinned: ReturnType<typeof pin>): Promise<Record<string
   }
   // --- tables ------------------------------------------------------------------------------------
   const reportsOf = (k: string, mode: Mode, round?: number) =>
-    results.get(k)?.runs.filter((x) => x.spec.mode === mode && x.r && (round === undefined || x.round === round)).map((x) => x.r!) ?? [];
+    results
+      .get(k)
+      ?.runs.filter((x) => x.spec.mode === mode && x.r && (round === undefined || x.round === round))
+      .map((x) => x.r!) ?? [];
   const rateOf = (r: Report) => r.got / r.seconds;
   const rate = (k: string, mode: Mode) => median(reportsOf(k, mode).map(rateOf));
   const med = (rs: Report[], f: (r: Report) => number) => median(rs.map(f));
   const lost = (k: string, mode: Mode) =>
-    results.get(k)?.runs.filter((x) => x.spec.mode === mode).reduce((a, x) => a + (x.r ? x.spec.n - x.r.got : x.spec.n), 0) ?? NaN;
+    results
+      .get(k)
+      ?.runs.filter((x) => x.spec.mode === mode)
+      .reduce((a, x) => a + (x.r ? x.spec.n - x.r.got : x.spec.n), 0) ?? NaN;
   /** Median over rounds of (this client's rate / the reference's rate in the same round). */
   const ratioTo = (k: string, ref: string, mode: Mode): number => {
     const xs: number[] = [];
@@ -466,7 +472,16 @@ async function measureAll(pinned: ReturnType<typeof pin>): Promise<Record<string
     });
     console.log(`\n## Throughput in Chromium: ${title}; median of ${ROUNDS} round(s); ${where}\n`);
     console.log(
-      table(['client / transport', 'events/s', 'MB/s', 'ratio to raw (same round)', 'p50 ms', 'p99 ms', 'server CPU ms/1k ev', 'lost'], rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r']),
+      table(['client / transport', 'events/s', 'MB/s', 'ratio to raw (same round)', 'p50 ms', 'p99 ms', 'server CPU ms/1k ev', 'lost'], rows, [
+        'l',
+        'r',
+        'r',
+        'l',
+        'r',
+        'r',
+        'r',
+        'r',
+      ]),
     );
   }
   const paced: Cell[][] = ran.map((c) => {
@@ -485,9 +500,20 @@ async function measureAll(pinned: ReturnType<typeof pin>): Promise<Record<string
       last > first + 50 ? 'GROWING' : 'no',
     ];
   });
-  console.log(`\n## Latency in Chromium at a steady ${PACED_RATE.toLocaleString('en-US')} events/s for ${PACED_SECONDS} s (small JSON); median of ${ROUNDS} round(s); ${where}\n`);
   console.log(
-    table(['client / transport', 'delivered', 'p50 ms', 'p99 ms', 'max ms', 'first 10 % ms', 'last 10 % ms', 'backlog'], paced, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']),
+    `\n## Latency in Chromium at a steady ${PACED_RATE.toLocaleString('en-US')} events/s for ${PACED_SECONDS} s (small JSON); median of ${ROUNDS} round(s); ${where}\n`,
+  );
+  console.log(
+    table(['client / transport', 'delivered', 'p50 ms', 'p99 ms', 'max ms', 'first 10 % ms', 'last 10 % ms', 'backlog'], paced, [
+      'l',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'l',
+    ]),
   );
   const conn: Cell[][] = ran.map((c) => {
     const e = results.get(c.id)!;

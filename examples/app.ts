@@ -57,8 +57,10 @@ async function syncClock(): Promise<void> {
 
 function describeCause(c: unknown, depth = 0): string {
   if (c === undefined || c === null || depth > 2) return '';
-  if (c instanceof PushError) return `${c.code}: ${c.message}${(c as { cause?: unknown }).cause ? ` ← ${describeCause((c as { cause?: unknown }).cause, depth + 1)}` : ''}`;
-  if (c instanceof Error) return `${c.name}: ${c.message}${(c as { cause?: unknown }).cause ? ` ← ${describeCause((c as { cause?: unknown }).cause, depth + 1)}` : ''}`;
+  if (c instanceof PushError)
+    return `${c.code}: ${c.message}${(c as { cause?: unknown }).cause ? ` ← ${describeCause((c as { cause?: unknown }).cause, depth + 1)}` : ''}`;
+  if (c instanceof Error)
+    return `${c.name}: ${c.message}${(c as { cause?: unknown }).cause ? ` ← ${describeCause((c as { cause?: unknown }).cause, depth + 1)}` : ''}`;
   if (typeof Event !== 'undefined' && c instanceof Event) return `${c.type} event from ${(c.target as object | null)?.constructor?.name ?? 'the browser'}`;
   return typeof c === 'string' ? c : JSON.stringify(c);
 }
@@ -67,12 +69,21 @@ function describeCause(c: unknown, depth = 0): string {
 function describeError(e: PushError | undefined): [string, string] {
   if (!e) return ['', ''];
   const cause = (e as { cause?: unknown }).cause;
-  return [`${e.code}: ${e.message}${e.status && !e.message.includes(String(e.status)) ? ` (HTTP ${e.status})` : ''}`, cause === undefined ? '' : `cause: ${describeCause(cause)}`];
+  return [
+    `${e.code}: ${e.message}${e.status && !e.message.includes(String(e.status)) ? ` (HTTP ${e.status})` : ''}`,
+    cause === undefined ? '' : `cause: ${describeCause(cause)}`,
+  ];
 }
 
 function log(kind: string, msg: string, cause = ''): void {
   const list = $('#log');
-  const li = el('li', {}, el('time', { textContent: hhmmss() }), el('span', { className: 'kind', textContent: kind }), el('span', { className: 'msg', textContent: msg }));
+  const li = el(
+    'li',
+    {},
+    el('time', { textContent: hhmmss() }),
+    el('span', { className: 'kind', textContent: kind }),
+    el('span', { className: 'msg', textContent: msg }),
+  );
   li.dataset.kind = kind;
   if (cause) li.lastElementChild!.append(el('br'), el('span', { className: 'cause', textContent: cause }));
   list.prepend(li);
@@ -126,7 +137,15 @@ function buildStats(): void {
   for (const t of TRANSPORTS) {
     const dot = el('i');
     dot.style.background = `var(--${t})`;
-    const row = el('tr', {}, el('td', {}, el('span', { className: 'tname' }, dot, LABEL[t])), el('td', { className: 'r num count', textContent: '0' }), el('td', { className: 'r num rate', textContent: '–' }), el('td', { className: 'r num p50', textContent: '–' }), el('td', { className: 'r num p99', textContent: '–' }));
+    const row = el(
+      'tr',
+      {},
+      el('td', {}, el('span', { className: 'tname' }, dot, LABEL[t])),
+      el('td', { className: 'r num count', textContent: '0' }),
+      el('td', { className: 'r num rate', textContent: '–' }),
+      el('td', { className: 'r num p50', textContent: '–' }),
+      el('td', { className: 'r num p99', textContent: '–' }),
+    );
     row.dataset.transport = t;
     statRows.set(t, row);
     body.append(row);
@@ -158,7 +177,10 @@ function sampleChart(): void {
   for (const t of TRANSPORTS) {
     const s = stats[t];
     rate[t] = s.bucket || t === current ? s.bucket : null;
-    latency[t] = quantile(s.lat.sort((a, b) => a - b), 0.5);
+    latency[t] = quantile(
+      s.lat.sort((a, b) => a - b),
+      0.5,
+    );
     s.bucket = 0;
     s.lat = [];
   }
@@ -167,7 +189,16 @@ function sampleChart(): void {
 
 // ---- ticker ----------------------------------------------------------------------------------
 
-interface Row { tr: HTMLTableRowElement; px: HTMLElement; chg: HTMLElement; line: SVGPolylineElement; ticks: HTMLElement; hist: number[]; n: number; last?: number }
+interface Row {
+  tr: HTMLTableRowElement;
+  px: HTMLElement;
+  chg: HTMLElement;
+  line: SVGPolylineElement;
+  ticks: HTMLElement;
+  hist: number[];
+  n: number;
+  last?: number;
+}
 const rows = new Map<string, Row>();
 let total = 0;
 let missed = 0;
@@ -289,7 +320,11 @@ function showStatus(s: Status): void {
   $('#state').textContent = s.state;
   $('#transport').textContent = s.transport ?? '–';
   $('#attempt').textContent = s.state === 'reconnecting' ? `attempt ${s.attempt}` : '';
-  $('#share').textContent = !s.share ? '' : s.share.leader ? ` · this tab leads ${s.share.tabs} tab(s)` : ` · follows the leading tab${s.share.tabs ? ` (${s.share.tabs} tabs)` : ''}`;
+  $('#share').textContent = !s.share
+    ? ''
+    : s.share.leader
+      ? ` · this tab leads ${s.share.tabs} tab(s)`
+      : ` · follows the leading tab${s.share.tabs ? ` (${s.share.tabs} tabs)` : ''}`;
   box.title = s.error ? describeError(s.error).join('\n') : '';
   if (s.state === 'open') activeSince = now();
   renderStats();
@@ -343,7 +378,7 @@ function start(next: Mode): void {
   });
   lc.on('gap', ({ lastEventId }) => log('gap', `the server could not resume after ${lastEventId ?? '(none)'}: events may be missing`));
   lc.on('error', (e) => log('error', ...describeError(e)));
-  lc.on('close', ({ error }) => log('close', ...(error ? describeError(error) : ['client closed', ''] as [string, string])));
+  lc.on('close', ({ error }) => log('close', ...(error ? describeError(error) : (['client closed', ''] as [string, string]))));
   unsubscribe = c.subscribe(showStatus);
 }
 

@@ -58,7 +58,17 @@ export class LiveChart {
     const rates = this.values('rate');
     const rmax = niceMax(Math.max(5, ...rates));
     const rstep = rmax / 4;
-    this.panel(g, left, right, top1, panel, 'events / s', Array.from({ length: 5 }, (_, k) => k * rstep), (v) => top1 + panel - (v / rmax) * panel, (v) => fmt(v));
+    this.panel(
+      g,
+      left,
+      right,
+      top1,
+      panel,
+      'events / s',
+      Array.from({ length: 5 }, (_, k) => k * rstep),
+      (v) => top1 + panel - (v / rmax) * panel,
+      (v) => fmt(v),
+    );
     this.lines(g, 'rate', x, (v) => top1 + panel - (Math.min(v, rmax) / rmax) * panel);
 
     // Latency: log scale over whole decades, so that 1 ms and 500 ms both read well.

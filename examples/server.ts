@@ -122,16 +122,16 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   res.end(body);
 }
-const json = (res: http.ServerResponse, status: number, value: unknown): void =>
-  send(res, status, 'application/json', JSON.stringify(value));
+const json = (res: http.ServerResponse, status: number, value: unknown): void => send(res, status, 'application/json', JSON.stringify(value));
 
 /** Starts the demo: HTTP server, push server, ticker, chat and the self-check of each transport. */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 3000);
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
   const rate = options.rate ?? 10;
-  const log = options.log === false ? () => {} : options.log ?? ((line: string) => console.log(line));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not ${JSON.stringify(process.env.PORT ?? options.port)}`);
+  const log = options.log === false ? () => {} : (options.log ?? ((line: string) => console.log(line)));
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be a port number, not ${JSON.stringify(process.env.PORT ?? options.port)}`);
 
   const dist = options.dist ?? DIST;
   const minJs = path.join(dist, CDN_FILE);
@@ -150,7 +150,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (route === 'GET /app.js') return send(res, 200, 'text/javascript; charset=utf-8', script);
     // The same client from a plain <script> tag, as from a CDN: the built dist/push-client.min.js.
     if (route === 'GET /cdn.html') return void serveFile(res, path.join(HERE, 'cdn.html'), 'text/html; charset=utf-8');
-    if (route === 'GET /push-client.min.js') return void serveFile(res, minJs, 'text/javascript; charset=utf-8', `${minJs} could not be built: run \`npm run build\`, then reload.`);
+    if (route === 'GET /push-client.min.js')
+      return void serveFile(res, minJs, 'text/javascript; charset=utf-8', `${minJs} could not be built: run \`npm run build\`, then reload.`);
     // The page estimates the offset between its clock and the server's with this, for the latency.
     if (route === 'GET /demo/clock') return json(res, 200, { now: now() });
     if (route === 'POST /demo/cut') {
@@ -269,9 +270,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // ---- self-check: a Node client on each transport, through this very server ----------------
   let transports: Demo['transports'];
   try {
-    transports = Object.fromEntries(
-      await Promise.all(TRANSPORTS.map(async (t) => [t, await selfCheck(`${url}push`, t)] as const)),
-    ) as Demo['transports'];
+    transports = Object.fromEntries(await Promise.all(TRANSPORTS.map(async (t) => [t, await selfCheck(`${url}push`, t)] as const))) as Demo['transports'];
   } catch (err) {
     await close();
     throw err;
@@ -293,7 +292,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   log(`  Publishing: ticker (${names.join(', ')}; ${rate} events/s) and chat in rooms ${ROOMS.map((r) => '#' + r).join(', ')}`);
   log(`  (#${REFUSED_ROOM} is refused by onJoin, to show a refusal).`);
   if ('error' in cdn) log(`  ${url}cdn.html will not work: building ${minJs} failed (${cdn.error}); try \`npm run build\`.`);
-  else log(`  ${url}cdn.html is the same client from a plain <script> tag (${path.relative(process.cwd(), cdn.file) || cdn.file}${cdn.built ? `, built at start in ${cdn.ms} ms` : ''}).`);
+  else
+    log(
+      `  ${url}cdn.html is the same client from a plain <script> tag (${path.relative(process.cwd(), cdn.file) || cdn.file}${cdn.built ? `, built at start in ${cdn.ms} ms` : ''}).`,
+    );
   log('  Ctrl-C stops.');
   log('');
 

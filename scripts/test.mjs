@@ -166,18 +166,14 @@ const vitest = runSuite(
 
 let e2eSkip;
 if (buildFailed) e2eSkip = 'the build failed';
-const playwright = runSuite(
-  'playwright',
-  PLAYWRIGHT_JSON,
-  bin('playwright'),
-  ['test'],
-  countPlaywright,
-  { skipReason: e2eSkip },
-);
+const playwright = runSuite('playwright', PLAYWRIGHT_JSON, bin('playwright'), ['test'], countPlaywright, { skipReason: e2eSkip });
 
 console.log('');
 for (const [name, ok] of checks) log(`${name}: ${ok ? 'passed' : 'FAILED'}`);
-for (const [name, c] of [['vitest', vitest], ['playwright', playwright]]) {
+for (const [name, c] of [
+  ['vitest', vitest],
+  ['playwright', playwright],
+]) {
   log(`${name} results: passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped}`);
   for (const note of c.notes) log(`  ${name}: ${note}`);
 }

@@ -16,7 +16,9 @@ const BENCH = ['--import', 'tsx', path.join(ROOT, 'bench/index.ts')];
 /** Per benchmark, on a busy 2-core machine; the whole smoke is meant to stay near a minute. */
 const LIMIT_MS = 60_000;
 
-const NAMES = execFileSync(process.execPath, [...BENCH, '--list'], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n');
+const NAMES = execFileSync(process.execPath, [...BENCH, '--list'], { cwd: ROOT, encoding: 'utf8' })
+  .trim()
+  .split('\n');
 
 /** Runs one benchmark in smoke mode; resolves with its exit code and output. */
 function runBench(name: string): Promise<{ code: number | null; out: string; ms: number }> {
@@ -48,7 +50,17 @@ describe.sequential('benchmarks, smoke mode', () => {
   for (const name of WHATIF_NAMES) {
     it(`the what-if patch ${name} still applies to src/ and changes the client`, async () => {
       const bundle = async (names: string[]) =>
-        (await build({ entryPoints: ['src/index.ts'], absWorkingDir: ROOT, bundle: true, format: 'esm', write: false, logLevel: 'silent', plugins: [whatIf(names)] })).outputFiles[0].text;
+        (
+          await build({
+            entryPoints: ['src/index.ts'],
+            absWorkingDir: ROOT,
+            bundle: true,
+            format: 'esm',
+            write: false,
+            logLevel: 'silent',
+            plugins: [whatIf(names)],
+          })
+        ).outputFiles[0].text;
       expect(await bundle([name])).not.toBe(await bundle([]));
     });
   }

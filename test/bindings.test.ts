@@ -14,12 +14,7 @@ import { createSSRApp, defineComponent, effectScope, h } from 'vue';
 import { renderToString as renderVue } from 'vue/server-renderer';
 import { derived, get } from 'svelte/store';
 import { PushClient } from '../src/index';
-import {
-  PushProvider,
-  usePushClient as useReactClient,
-  usePushEvent as useReactEvent,
-  usePushStatus as useReactStatus,
-} from '../src/react';
+import { PushProvider, usePushClient as useReactClient, usePushEvent as useReactEvent, usePushStatus as useReactStatus } from '../src/react';
 import { usePushClient, usePushEvent, usePushStatus } from '../src/vue';
 import { pushEvent } from '../src/svelte';
 import { startServer, type TestServer } from './e2e/fixtures/server';

@@ -51,7 +51,11 @@ async function setup(extra: Parameters<typeof startPush>[0] = {}) {
   const conn = (name: string) => (s.push.connections as ReadonlyArray<Connection<User>>).find((c) => c.user.name === name);
   /** Waits until the client got an event named `event` with data `data`. */
   const got = (c: { got: Got[] }, event: string, data?: unknown) =>
-    until(() => c.got.some((g) => g.event === event && (data === undefined || JSON.stringify(g.data) === JSON.stringify(data))), WAIT, `${event} ${JSON.stringify(data)}`);
+    until(
+      () => c.got.some((g) => g.event === event && (data === undefined || JSON.stringify(g.data) === JSON.stringify(data))),
+      WAIT,
+      `${event} ${JSON.stringify(data)}`,
+    );
   /** Cuts the connection of `name` and waits for its client to be back on a new connection. */
   const cut = async (name: string, c: PushClient<any> & { log: { opens: number } }) => {
     const old = conn(name)!;
@@ -89,7 +93,12 @@ describe.each(ALL)('channels over %s', (transport) => {
       { event: 'x', data: 'A2', id: ids[3], channel: 'A', transport },
       { event: 'end', data: 'all2', id: ids[5], transport },
     ]);
-    expect(b.got.map((g) => [g.data, g.channel])).toEqual([['B1', 'B'], ['all1', undefined], ['B2', 'B'], ['all2', undefined]]);
+    expect(b.got.map((g) => [g.data, g.channel])).toEqual([
+      ['B1', 'B'],
+      ['all1', undefined],
+      ['B2', 'B'],
+      ['all2', undefined],
+    ]);
     expect(names(n.got)).toEqual(['all1', 'all2']);
     expect(a.channels).toEqual(['A']);
     expect(n.channels).toEqual([]);
@@ -115,7 +124,11 @@ describe.each(ALL)('channels over %s', (transport) => {
     await s.push.publish('x', 'B1', { channel: 'B' });
     await s.push.publish('end', 'all');
     await s.got(a, 'end');
-    expect(a.got.map((g) => [g.data, g.channel])).toEqual([['A1', 'A'], ['B1', 'B'], ['all', undefined]]);
+    expect(a.got.map((g) => [g.data, g.channel])).toEqual([
+      ['A1', 'A'],
+      ['B1', 'B'],
+      ['all', undefined],
+    ]);
     // Same connection throughout: no reconnect, one open.
     expect(s.conn('a')!.id).toBe(id);
     expect(s.push.connections).toHaveLength(1);
@@ -155,8 +168,14 @@ describe.each(ALL)('channels over %s', (transport) => {
     await s.got(a, 'chat', 'from b');
     await s.push.publish('end', 'all');
     await Promise.all([s.got(a, 'end'), s.got(b, 'end'), s.got(o, 'end')]);
-    expect(a.got.map((g) => [g.data, g.channel])).toEqual([['from b', 'room'], ['all', undefined]]);
-    expect(b.got.map((g) => [g.data, g.channel])).toEqual([['from a', 'room'], ['all', undefined]]);
+    expect(a.got.map((g) => [g.data, g.channel])).toEqual([
+      ['from b', 'room'],
+      ['all', undefined],
+    ]);
+    expect(b.got.map((g) => [g.data, g.channel])).toEqual([
+      ['from a', 'room'],
+      ['all', undefined],
+    ]);
     expect(names(o.got)).toEqual(['all']);
   });
 
@@ -302,7 +321,11 @@ describe.each(ALL)('channels over %s', (transport) => {
     await s.push.publish('x', 'C1', { channel: 'C' });
     await s.push.publish('end', 'all');
     await s.got(a, 'end');
-    expect(a.got.map((g) => [g.data, g.channel])).toEqual([['A1', 'A'], ['C1', 'C'], ['all', undefined]]);
+    expect(a.got.map((g) => [g.data, g.channel])).toEqual([
+      ['A1', 'A'],
+      ['C1', 'C'],
+      ['all', undefined],
+    ]);
   });
 
   it('push.connections shows ids, transport, channels and what authorize returned', async () => {

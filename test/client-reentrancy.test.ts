@@ -142,7 +142,10 @@ describe.each(ALL)('sends around the open, over %s', (transport) => {
     circular.self = circular;
     c.connect();
     const sends = [c.send('m', 1), c.send('m', { n: 2n } as never), c.send('m', circular), c.send('m', 4)].map((p) =>
-      p.then(() => 'ok', (e) => e.code),
+      p.then(
+        () => 'ok',
+        (e) => e.code,
+      ),
     );
     expect(await Promise.all(sends)).toEqual(['ok', 'BAD_OPTION', 'BAD_OPTION', 'ok']);
     await until(() => got.length === 2, 3000, 'the sends');

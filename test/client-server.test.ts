@@ -202,7 +202,12 @@ describe('long-poll session end', () => {
     const s = await setup();
     const first = await fetch(`${s.url}?t=lp`);
     const hello = await first.text();
-    const cid = JSON.parse(hello.split('\n').find((l) => l.startsWith('data: {'))!.slice(6)).cid;
+    const cid = JSON.parse(
+      hello
+        .split('\n')
+        .find((l) => l.startsWith('data: {'))!
+        .slice(6),
+    ).cid;
     expect(s.push.connections.map((c) => c.id)).toEqual([cid]);
     const del = await fetch(`${s.url}?cid=${cid}`, { method: 'DELETE' });
     expect(del.status).toBe(204);

@@ -124,7 +124,7 @@ describe('PushClient without a connection', () => {
   });
 });
 
-describe('dead-connection timeout and the server\'s heartbeat interval', () => {
+describe("dead-connection timeout and the server's heartbeat interval", () => {
   afterEach(() => void vi.useRealTimers());
 
   /** A WebSocket stand-in that opens, says hello with the given heartbeat interval, then stays silent. */

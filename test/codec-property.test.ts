@@ -51,7 +51,28 @@ function typed<T>(f: () => T, codes: string[]): T | PushError {
 const sseish = fc
   .array(
     fc.oneof(
-      fc.constantFrom('data:', 'data: ', 'id:', 'id: ', 'event:', 'retry:', 'retry: 12', ':', ': hb', '\n', '\r', '\r\n', '\n\n', '\0', ' ', '$hello', '\t', '$ack', '{', '}'),
+      fc.constantFrom(
+        'data:',
+        'data: ',
+        'id:',
+        'id: ',
+        'event:',
+        'retry:',
+        'retry: 12',
+        ':',
+        ': hb',
+        '\n',
+        '\r',
+        '\r\n',
+        '\n\n',
+        '\0',
+        ' ',
+        '$hello',
+        '\t',
+        '$ack',
+        '{',
+        '}',
+      ),
       fc.string({ maxLength: 20 }),
       fc.string({ unit: 'binary', maxLength: 10 }),
     ),
@@ -77,7 +98,11 @@ function parse(chunks: string[], maxLine?: number) {
   const events: SseEvent[] = [];
   const comments: string[] = [];
   const errors: PushError[] = [];
-  const p = new SseParser((e) => events.push(e), (c) => comments.push(c), maxLine);
+  const p = new SseParser(
+    (e) => events.push(e),
+    (c) => comments.push(c),
+    maxLine,
+  );
   for (const c of chunks) {
     const r = typed(() => p.push(c), ['TOO_LARGE']);
     if (r instanceof PushError) errors.push(r);
@@ -144,12 +169,18 @@ describe('parseEvents on any whole text', () => {
 describe('decodeFrame on any event', () => {
   it('decodes or throws BAD_FRAME', () => {
     fc.assert(
-      fc.property(fc.record({ event: fc.string(), data: fc.string({ unit: 'binary' }), id: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ['event', 'data'] }), (e) => {
-        const f = typed(() => decodeFrame(e as SseEvent), ['BAD_FRAME']);
-        if (f instanceof PushError) return;
-        expect(f.event.length).toBeGreaterThan(0);
-        expect(f.event + (f.channel === undefined ? '' : '\t' + f.channel) + (e.data.includes('\n') ? '\n' + f.data : '')).toBe(e.data);
-      }),
+      fc.property(
+        fc.record(
+          { event: fc.string(), data: fc.string({ unit: 'binary' }), id: fc.option(fc.string(), { nil: undefined }) },
+          { requiredKeys: ['event', 'data'] },
+        ),
+        (e) => {
+          const f = typed(() => decodeFrame(e as SseEvent), ['BAD_FRAME']);
+          if (f instanceof PushError) return;
+          expect(f.event.length).toBeGreaterThan(0);
+          expect(f.event + (f.channel === undefined ? '' : '\t' + f.channel) + (e.data.includes('\n') ? '\n' + f.data : '')).toBe(e.data);
+        },
+      ),
       runs(2000),
     );
   });
@@ -168,32 +199,48 @@ describe('decodeFrame on any event', () => {
 const eventName = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }).filter(isEventName);
 const channel = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }).filter(isChannelName);
 const id = fc.string({ unit: 'grapheme', maxLength: 30 }).filter((s) => !/[\0\r\n]/.test(s));
-const data = fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.json(), fc.constantFrom('', '\n', '\r\n', 'a\rb', ' x', '\n\n', 'data: x\n\nid: 9'));
+const data = fc.oneof(
+  fc.string({ unit: 'grapheme' }),
+  fc.string({ unit: 'binary' }),
+  fc.json(),
+  fc.constantFrom('', '\n', '\r\n', 'a\rb', ' x', '\n\n', 'data: x\n\nid: 9'),
+);
 
 describe('encodeEvent then parse + decodeFrame', () => {
   it('is the identity for any valid event name, id, channel and data, however the stream is split', () => {
     fc.assert(
-      fc.property(eventName, data, fc.option(id, { nil: undefined }), fc.option(channel, { nil: undefined }), fc.array(fc.nat(), { maxLength: 6 }), (event, d, i, ch, cuts) => {
-        const text = encodeEvent(event, d, i, ch);
-        const r = parse(split(text, cuts));
-        expect(r.events).toHaveLength(1);
-        const f = decodeFrame(r.events[0]);
-        const expected: Record<string, string> = { event, data: d.replace(/\r\n|\r/g, '\n') };
-        if (i !== undefined) expected.id = i;
-        if (ch !== undefined) expected.channel = ch;
-        expect(f).toEqual(expected);
-      }),
+      fc.property(
+        eventName,
+        data,
+        fc.option(id, { nil: undefined }),
+        fc.option(channel, { nil: undefined }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (event, d, i, ch, cuts) => {
+          const text = encodeEvent(event, d, i, ch);
+          const r = parse(split(text, cuts));
+          expect(r.events).toHaveLength(1);
+          const f = decodeFrame(r.events[0]);
+          const expected: Record<string, string> = { event, data: d.replace(/\r\n|\r/g, '\n') };
+          if (i !== undefined) expected.id = i;
+          if (ch !== undefined) expected.channel = ch;
+          expect(f).toEqual(expected);
+        },
+      ),
       runs(2000),
     );
   });
 
   it('keeps events apart in a stream of many', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(eventName, data, fc.option(id, { nil: undefined })), { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), (list, cuts) => {
-        const text = list.map(([e, d, i]) => encodeEvent(e, d, i)).join('');
-        const got = parse(split(text, cuts)).events.map((e) => decodeFrame(e));
-        expect(got.map((f) => [f.event, f.data, f.id])).toEqual(list.map(([e, d, i]) => [e, d.replace(/\r\n|\r/g, '\n'), i]));
-      }),
+      fc.property(
+        fc.array(fc.tuple(eventName, data, fc.option(id, { nil: undefined })), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (list, cuts) => {
+          const text = list.map(([e, d, i]) => encodeEvent(e, d, i)).join('');
+          const got = parse(split(text, cuts)).events.map((e) => decodeFrame(e));
+          expect(got.map((f) => [f.event, f.data, f.id])).toEqual(list.map(([e, d, i]) => [e, d.replace(/\r\n|\r/g, '\n'), i]));
+        },
+      ),
       runs(500),
     );
   });
@@ -249,7 +296,14 @@ describe('parseClientMessages on any input', () => {
     return j.slice(0, k) + s + j.slice(k + 1);
   });
   const messagey = fc
-    .record({ e: fc.oneof(eventName, fc.constantFrom(JOIN, LEAVE, '$x', '', 'a\nb'), fc.anything()), d: fc.anything(), r: fc.oneof(fc.integer(), fc.double(), fc.string()) }, { requiredKeys: [] })
+    .record(
+      {
+        e: fc.oneof(eventName, fc.constantFrom(JOIN, LEAVE, '$x', '', 'a\nb'), fc.anything()),
+        d: fc.anything(),
+        r: fc.oneof(fc.integer(), fc.double(), fc.string()),
+      },
+      { requiredKeys: [] },
+    )
     .map((m) => {
       try {
         return JSON.stringify(Math.random() < 0.5 ? m : [m, m]) ?? 'null';

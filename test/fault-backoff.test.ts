@@ -46,7 +46,7 @@ describe('backoff against a server that accepts and at once closes', () => {
     const d = gaps(p, 'ws');
     const atCap = d.slice(6); // gap k follows retry k: its base 25·2^k reaches the cap of 1500 at k = 6
     const firstMinute = cycles.filter((q) => q.at - t0 <= 60000 / SCALE).length;
-    const perMinuteAtCap = (60000 / SCALE / mean(atCap));
+    const perMinuteAtCap = 60000 / SCALE / mean(atCap);
     console.log(
       `[fault] backoff (defaults at 1/${SCALE} time): ${cycles.length} passes (${p.requests.length} connection attempts, ` +
         `${(p.requests.length / cycles.length).toFixed(1)} per pass) in ${(WINDOW * SCALE) / 60000} simulated minutes; ` +
@@ -188,7 +188,9 @@ describe('server restarted on the same port', () => {
     await s2.push.publish('n', 2);
     await until(() => r.every(({ log }) => log.got.length === 2), 3000, 'event 2');
     for (const { t, log } of r) {
-      console.log(`[fault] restart, ${t}: ${log.retries.length} retries while down, delays ms ${JSON.stringify(log.retries.map((x) => x.delay))}, gap events ${log.gaps.length}`);
+      console.log(
+        `[fault] restart, ${t}: ${log.retries.length} retries while down, delays ms ${JSON.stringify(log.retries.map((x) => x.delay))}, gap events ${log.gaps.length}`,
+      );
       expect(log.got, t).toEqual([1, 2]);
       expect(log.gaps, t).toEqual([{ lastEventId: last }]);
       // backoff, not a hot loop: a handful of retries in 1.5 s, numbered 1, 2, 3...

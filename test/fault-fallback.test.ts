@@ -162,7 +162,11 @@ describe('the heartbeat is checked by the clock, not only by a timer (frozen tim
     const { p } = await setup({ heartbeatMs: 100_000 });
     const c = client(p, { transports: ['websocket'], heartbeatTimeout: HB });
     await opened(c);
-    for (const [target, type] of [[page.document, 'visibilitychange'], [page.window, 'pageshow'], [page.window, 'focus']] as const) {
+    for (const [target, type] of [
+      [page.document, 'visibilitychange'],
+      [page.window, 'pageshow'],
+      [page.window, 'focus'],
+    ] as const) {
       later(HB / 2, () => target.dispatchEvent(new Event(type)));
       expect(c.status.state).toBe('open'); // before the deadline nothing happens
       p.freeze();

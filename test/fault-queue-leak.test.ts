@@ -17,8 +17,7 @@ afterEach(() => cleanup.run());
 
 const ALL: TransportName[] = ['websocket', 'eventsource', 'longpoll'];
 
-const setup = (server: Parameters<typeof startPush>[0] = {}) =>
-  startProxiedPush(cleanup, { sessionTimeout: 300, pollTimeout: 200, ...server });
+const setup = (server: Parameters<typeof startPush>[0] = {}) => startProxiedPush(cleanup, { sessionTimeout: 300, pollTimeout: 200, ...server });
 
 function client(p: Proxy, o: PushClientOptions = {}) {
   const c = new PushClient(p.url(), { reconnect: { minDelay: 10, maxDelay: 50 }, ...o });
@@ -38,7 +37,11 @@ describe.each(ALL)('send queue over %s', (transport) => {
     await until(() => c.status.state === 'reconnecting', 3000, 'reconnecting');
     const sends = [1, 2, 3, 4, 5].map((n) => c.send('m', n));
     let settled = 0;
-    for (const x of sends) x.then(() => settled++, () => settled++);
+    for (const x of sends)
+      x.then(
+        () => settled++,
+        () => settled++,
+      );
     await expect(c.send('m', 6)).rejects.toMatchObject({ name: 'PushError', code: 'QUEUE_FULL' });
     await sleep(100);
     expect(settled).toBe(0); // still waiting
@@ -59,7 +62,12 @@ describe.each(ALL)('send queue over %s', (transport) => {
     p.down = true;
     p.cutAll();
     await until(() => c.status.state === 'reconnecting', 3000, 'reconnecting');
-    const sends = [1, 2, 3].map((n) => c.send('m', n).then(() => 'sent', (e) => e.code));
+    const sends = [1, 2, 3].map((n) =>
+      c.send('m', n).then(
+        () => 'sent',
+        (e) => e.code,
+      ),
+    );
     c.close();
     expect(await Promise.all(sends)).toEqual(['CLOSED', 'CLOSED', 'CLOSED']);
     await expect(c.send('m', 4)).rejects.toMatchObject({ code: 'CLOSED' });
@@ -147,7 +155,15 @@ describe.each(ALL)('close() over %s leaves nothing behind', (transport) => {
     // Node's fetch (undici) may open a spare socket after an abort, which it drops within about 4 s.
     await until(() => ((now = resources()), extra().length === 0), 6000, 'resources back to the baseline').catch(() => {});
     const sockets = await new Promise((r) => s.server.getConnections((_e, n) => r(n)));
-    expect(extra(), JSON.stringify({ base, now, proxy: [...(p as any).conns].map((x: any) => `${x.kind} frozen=${x.frozen} client=${x.client.readyState} up=${x.up.readyState} after=${x.after}`), server: sockets })).toEqual([]);
+    expect(
+      extra(),
+      JSON.stringify({
+        base,
+        now,
+        proxy: [...(p as any).conns].map((x: any) => `${x.kind} frozen=${x.frozen} client=${x.client.readyState} up=${x.up.readyState} after=${x.after}`),
+        server: sockets,
+      }),
+    ).toEqual([]);
     expect([...timers.values()]).toEqual([]);
     expect(page.n.listeners).toBe(0);
   });

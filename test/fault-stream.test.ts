@@ -56,13 +56,7 @@ const seedOf = () => Number(process.env.FAULT_SEED) || Math.floor(Math.random() 
  * at least WANT_CUTS of them found an open connection and made the client reconnect (a cut of an
  * idle keep-alive socket does not). `at(batch)` runs before each batch.
  */
-async function publishUnderChaos(
-  s: Awaited<ReturnType<typeof setup>>['s'],
-  p: Proxy,
-  seed: number,
-  log: { reconnects: number },
-  at?: (b: number) => void,
-) {
+async function publishUnderChaos(s: Awaited<ReturnType<typeof setup>>['s'], p: Proxy, seed: number, log: { reconnects: number }, at?: (b: number) => void) {
   const chaos = p.chaos({ seed, minGap: 30, maxGap: 130 });
   const cuts = () => Math.min(chaos.hits, log.reconnects);
   const batches = N / BATCH;
@@ -122,14 +116,16 @@ describe('forced transport changes in the middle of a stream', () => {
     expect((await opened(c)).transport).toBe('websocket');
     const chaos = await publishUnderChaos(s, p, seed, log, (b) => {
       // Each change also cuts what is open, so the client must find its way at once.
-      const change = ({
-        10: () => (p.ws = 'refuse'), // → SSE
-        25: () => (p.sse = 'buffer'), // → long-poll after connectTimeout
-        45: () => ((p.ws = 'pass'), (p.sse = 'pass')), // probes take it back up
-        60: () => (p.ws = 'silent'), // → SSE after connectTimeout
-        75: () => (p.ws = 'cut'), // upgrade accepted, then cut: → SSE at once
-        90: () => (p.ws = 'pass'),
-      } as Record<number, () => void>)[b];
+      const change = (
+        {
+          10: () => (p.ws = 'refuse'), // → SSE
+          25: () => (p.sse = 'buffer'), // → long-poll after connectTimeout
+          45: () => ((p.ws = 'pass'), (p.sse = 'pass')), // probes take it back up
+          60: () => (p.ws = 'silent'), // → SSE after connectTimeout
+          75: () => (p.ws = 'cut'), // upgrade accepted, then cut: → SSE at once
+          90: () => (p.ws = 'pass'),
+        } as Record<number, () => void>
+      )[b];
       if (change) {
         change();
         p.cutAll();
@@ -156,33 +152,37 @@ describe('upgrade back', () => {
   it.each([
     ['eventsource', (p: Proxy): void => void (p.ws = 'refuse')],
     ['longpoll', (p: Proxy): void => void ((p.ws = 'refuse'), (p.sse = 'buffer'))],
-  ] as const)('starts on %s behind a proxy, is unblocked mid-stream, ends on WebSocket with every event once', async (start, block) => {
-    const { s, p } = await setup();
-    block(p);
-    const { c, got, via, log } = client(p, { connectTimeout: 300, upgradeInterval: 200 });
-    expect((await opened(c)).transport).toBe(start);
-    for (let b = 0; b < N / BATCH; b++) {
-      if (b === N / BATCH / 2) (p.ws = 'pass'), (p.sse = 'pass');
-      const ps: Promise<string>[] = [];
-      for (let j = 0; j < BATCH; j++) ps.push(s.push.publish('n', b * BATCH + j));
-      await Promise.all(ps);
-      await sleep(10);
-    }
-    await until(() => got.length >= N, 15000, `all events (got ${got.length})`);
-    await until(() => c.status.transport === 'websocket', 5000, 'on WebSocket');
-    await sleep(200);
-    const v = verdict(got);
-    console.log(
-      `[fault] upgrade back from ${start}: delivered ${v.delivered}, lost ${v.lost}, duplicated ${v.duplicated}; ` +
-        `by transport ${JSON.stringify(Object.fromEntries(via))}; changes ${log.switches.join(', ')}`,
-    );
-    expect(v).toEqual({ delivered: N, lost: 0, duplicated: 0, disorder: 0 });
-    expect(got).toEqual([...Array(N).keys()]);
-    expect(log.switches).toContain(`${start}->websocket`);
-    expect(log.reconnects).toBe(0); // an upgrade is a handover, not a reconnect
-    // The old transport was dropped (a long-poll session ends on the server when it is not polled).
-    await until(() => live(s.push) === 1, 5000, 'one connection left on the server');
-  }, 40_000);
+  ] as const)(
+    'starts on %s behind a proxy, is unblocked mid-stream, ends on WebSocket with every event once',
+    async (start, block) => {
+      const { s, p } = await setup();
+      block(p);
+      const { c, got, via, log } = client(p, { connectTimeout: 300, upgradeInterval: 200 });
+      expect((await opened(c)).transport).toBe(start);
+      for (let b = 0; b < N / BATCH; b++) {
+        if (b === N / BATCH / 2) (p.ws = 'pass'), (p.sse = 'pass');
+        const ps: Promise<string>[] = [];
+        for (let j = 0; j < BATCH; j++) ps.push(s.push.publish('n', b * BATCH + j));
+        await Promise.all(ps);
+        await sleep(10);
+      }
+      await until(() => got.length >= N, 15000, `all events (got ${got.length})`);
+      await until(() => c.status.transport === 'websocket', 5000, 'on WebSocket');
+      await sleep(200);
+      const v = verdict(got);
+      console.log(
+        `[fault] upgrade back from ${start}: delivered ${v.delivered}, lost ${v.lost}, duplicated ${v.duplicated}; ` +
+          `by transport ${JSON.stringify(Object.fromEntries(via))}; changes ${log.switches.join(', ')}`,
+      );
+      expect(v).toEqual({ delivered: N, lost: 0, duplicated: 0, disorder: 0 });
+      expect(got).toEqual([...Array(N).keys()]);
+      expect(log.switches).toContain(`${start}->websocket`);
+      expect(log.reconnects).toBe(0); // an upgrade is a handover, not a reconnect
+      // The old transport was dropped (a long-poll session ends on the server when it is not polled).
+      await until(() => live(s.push) === 1, 5000, 'one connection left on the server');
+    },
+    40_000,
+  );
 
   it('a probe that starts before any event arrived still hands over without loss', async () => {
     // The probe asks for no resume point (no event yet); an event published before the server

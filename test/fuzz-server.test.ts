@@ -48,11 +48,54 @@ type Rng = ReturnType<typeof prng>;
 
 const TOKEN = 'fuzz-token';
 const INTERESTING = [
-  '', '0', '-1', '1e400', '99999999999999999999', 'NaN', '%00', '%ff%fe', '%0d%0aX-Injected:%201', '..%2f..%2f',
-  'x'.repeat(5000), '\u0000', '\u2028', '😀', '$hello', '$join', '\t', ' ', '"', "'", '<script>', '[]', '{}', 'null',
-  'sse', 'lp', 'ws', 'websocket', TOKEN, 'a\tb',
+  '',
+  '0',
+  '-1',
+  '1e400',
+  '99999999999999999999',
+  'NaN',
+  '%00',
+  '%ff%fe',
+  '%0d%0aX-Injected:%201',
+  '..%2f..%2f',
+  'x'.repeat(5000),
+  '\u0000',
+  '\u2028',
+  '😀',
+  '$hello',
+  '$join',
+  '\t',
+  ' ',
+  '"',
+  "'",
+  '<script>',
+  '[]',
+  '{}',
+  'null',
+  'sse',
+  'lp',
+  'ws',
+  'websocket',
+  TOKEN,
+  'a\tb',
 ];
-const HEADER_VALUES = ['', ' ', '0', '-1', '18446744073709551616', 'chunked', 'gzip', 'close', 'Upgrade', 'websocket', 'application/json', 'text/event-stream', 'http://evil.example', 'null', 'x'.repeat(9000)];
+const HEADER_VALUES = [
+  '',
+  ' ',
+  '0',
+  '-1',
+  '18446744073709551616',
+  'chunked',
+  'gzip',
+  'close',
+  'Upgrade',
+  'websocket',
+  'application/json',
+  'text/event-stream',
+  'http://evil.example',
+  'null',
+  'x'.repeat(9000),
+];
 
 /** A valid request of every kind, for the live connection `cid` (long-poll) and another id `other`. */
 function templates(cid: string, other: string, lastId: string): string[] {
@@ -101,7 +144,10 @@ function mutate(r: Rng, input: string): Buffer {
         s = s.replace(/: ([^\r\n]*)\r\n/, () => `: ${r.pick(HEADER_VALUES)}\r\n`);
         break;
       case 7: // a header added, possibly twice
-        s = s.replace('\r\n', `\r\n${r.pick(['Content-Length', 'Transfer-Encoding', 'Upgrade', 'Connection', 'Origin', 'Content-Type', 'Last-Event-ID', 'Sec-WebSocket-Key'])}: ${r.pick(HEADER_VALUES)}\r\n`);
+        s = s.replace(
+          '\r\n',
+          `\r\n${r.pick(['Content-Length', 'Transfer-Encoding', 'Upgrade', 'Connection', 'Origin', 'Content-Type', 'Last-Event-ID', 'Sec-WebSocket-Key'])}: ${r.pick(HEADER_VALUES)}\r\n`,
+        );
         break;
       case 8: // another method
         s = s.replace(/^[A-Z]+/, r.pick(['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'CONNECT', 'G3T', '']));
@@ -116,9 +162,21 @@ function mutate(r: Rng, input: string): Buffer {
 /** A WebSocket frame from a client, as well-formed or as broken as the dice say. */
 function frame(r: Rng, cid: string): Buffer {
   const messages = [
-    '{"e":"chat","d":1}', '[{"e":"chat","d":[1,2]}]', `{"e":"$join","d":"room","r":${r.int(1e6)}}`, '{"e":"$leave","d":"room"}',
-    '{"e":"$join","d":' + JSON.stringify(r.pick(INTERESTING)) + ',"r":1}', '{"e":"$hello"}', '{"e":""}', '{', 'null', '[]', '"x"',
-    '{"e":"x","r":1.5}', '{"e":"' + 'y'.repeat(300) + '"}', JSON.stringify({ e: 'x', d: cid }), '[' + '['.repeat(2000) + ']'.repeat(2000) + ']',
+    '{"e":"chat","d":1}',
+    '[{"e":"chat","d":[1,2]}]',
+    `{"e":"$join","d":"room","r":${r.int(1e6)}}`,
+    '{"e":"$leave","d":"room"}',
+    '{"e":"$join","d":' + JSON.stringify(r.pick(INTERESTING)) + ',"r":1}',
+    '{"e":"$hello"}',
+    '{"e":""}',
+    '{',
+    'null',
+    '[]',
+    '"x"',
+    '{"e":"x","r":1.5}',
+    '{"e":"' + 'y'.repeat(300) + '"}',
+    JSON.stringify({ e: 'x', d: cid }),
+    '[' + '['.repeat(2000) + ']'.repeat(2000) + ']',
   ];
   let payload: Buffer =
     r.next() < 0.6 ? Buffer.from(r.pick(messages)) : r.next() < 0.5 ? mutate(r, r.pick(messages)) : r.bytes(r.int(r.next() < 0.1 ? 70_000 : 200));
@@ -187,7 +245,9 @@ afterAll(async () => {
 });
 
 describe('fuzz: the server entry points', () => {
-  it(`take ${INPUTS} random and mutated inputs over HTTP and WebSocket in under ${SECONDS} s, then serve good clients`, { timeout: (SECONDS + 40) * 1000 }, async () => {
+  it(`take ${INPUTS} random and mutated inputs over HTTP and WebSocket in under ${SECONDS} s, then serve good clients`, {
+    timeout: (SECONDS + 40) * 1000,
+  }, async () => {
     server = await startServer<{ id: string }>({
       pollTimeout: 100,
       sessionTimeout: 300,
@@ -246,8 +306,13 @@ describe('fuzz: the server entry points', () => {
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
     const seconds = (Date.now() - started) / 1000;
-    const summary = [...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s || 'none'}: ${n}`).join(', ');
-    console.log(`fuzz (seed ${SEED}): ${http + frames} inputs (${http} HTTP requests, ${frames} WebSocket frames) in ${seconds.toFixed(1)} s; first status seen: ${summary}`);
+    const summary = [...statuses.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s || 'none'}: ${n}`)
+      .join(', ');
+    console.log(
+      `fuzz (seed ${SEED}): ${http + frames} inputs (${http} HTTP requests, ${frames} WebSocket frames) in ${seconds.toFixed(1)} s; first status seen: ${summary}`,
+    );
 
     expect(http + frames).toBeGreaterThanOrEqual(Math.min(INPUTS, 500));
     expect(seconds).toBeLessThan(SECONDS + 5);

@@ -5,7 +5,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PushClient, PushError, SseParser, TRANSPORT_TAGS, isBatch, unbatch, webSocket, type SseEvent, type Transport, type TransportDefinition } from '../src/core';
+import {
+  PushClient,
+  PushError,
+  SseParser,
+  TRANSPORT_TAGS,
+  isBatch,
+  unbatch,
+  webSocket,
+  type SseEvent,
+  type Transport,
+  type TransportDefinition,
+} from '../src/core';
 import { cleanups, sleep, until } from './helpers/net';
 import { startProxiedPush, startPush, take } from './helpers/push';
 
@@ -77,7 +88,7 @@ describe('transports as values', () => {
     await expect(client.send('x', 1)).rejects.toMatchObject({ code: 'SEND_UNSUPPORTED' });
   });
 
-  it('falls back from a built-in transport to the app\'s own, by the same rules, and a per-transport URL object names it', async () => {
+  it("falls back from a built-in transport to the app's own, by the same rules, and a per-transport URL object names it", async () => {
     const s = await startPush();
     cleanup.add(() => s.stop());
     s.gate.ws = false; // a proxy refuses WebSocket upgrades

@@ -4,7 +4,11 @@ import { PushError, SseParser, decodeFrame, encodeEvent, parseClientMessages, ty
 function parse(chunks: string[], maxLine?: number) {
   const out: SseEvent[] = [];
   const comments: string[] = [];
-  const p = new SseParser((e) => out.push(e), (c) => comments.push(c), maxLine);
+  const p = new SseParser(
+    (e) => out.push(e),
+    (c) => comments.push(c),
+    maxLine,
+  );
   for (const c of chunks) p.push(c);
   return { out, comments };
 }

@@ -71,7 +71,9 @@ describe('redisBackplane', () => {
     const b = await start({ stream: a.stream });
     const ps: Promise<string>[] = [];
     for (let i = 0; i < 600; i++) {
-      ps.push(a.bp.publish(i % 3 === 1 ? { event: 'dm', data: String(i), target: 'c' + i } : { event: 'n', data: String(i), channel: i % 3 ? 'r' : undefined }));
+      ps.push(
+        a.bp.publish(i % 3 === 1 ? { event: 'dm', data: String(i), target: 'c' + i } : { event: 'n', data: String(i), channel: i % 3 ? 'r' : undefined }),
+      );
     }
     const ids = await Promise.all(ps);
     ids.forEach((id, i) => expect(id === '').toBe(i % 3 === 1));

@@ -7,13 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createClient } from 'redis';
 import { PushClient } from '../src/node';
 import type { TransportName } from '../src';
-import {
-  forkRedisPush,
-  startProxy,
-  startRedisPush,
-  useRedis,
-  type RedisPushOptions,
-} from './helpers/redis';
+import { forkRedisPush, startProxy, startRedisPush, useRedis, type RedisPushOptions } from './helpers/redis';
 import { connect, type AnyClient } from './helpers/server-clients';
 import { sleep, until } from './helpers/net';
 
@@ -95,9 +89,7 @@ describe.each(TRANSPORTS)('Redis scale-out over %s', (transport) => {
       expect.objectContaining({ channel: 'room', data: { i: 1 } }),
     ]);
     // The same ids on every process: they are the stream's.
-    expect(ca.got.filter((g) => g.event === 'n').map((g) => g.id)).toEqual(
-      cb.got.filter((g) => g.event === 'n').map((g) => g.id),
-    );
+    expect(ca.got.filter((g) => g.event === 'n').map((g) => g.id)).toEqual(cb.got.filter((g) => g.event === 'n').map((g) => g.id));
     // A targeted send from B reaches the connection on A, and only it.
     const [cid] = await a.connectionIds();
     await b.sendTo(cid, 'dm', { text: 'from B' });
@@ -248,7 +240,10 @@ describe('Redis scale-out, server side', () => {
       // Right away, with B's reader still ~150 ms behind: once after a replay, once with nothing to replay.
       const mid = await connect(kind, `http://127.0.0.1:${b.port}/push`, { lastEventId: ids[49] });
       const end = await connect(kind, `http://127.0.0.1:${b.port}/push`, { lastEventId: ids[99] });
-      cleanups.push(() => mid.stop(), () => end.stop());
+      cleanups.push(
+        () => mid.stop(),
+        () => end.stop(),
+      );
       expect(mid.inbox.hello!.replay).toBe(true);
       expect(end.inbox.hello!.replay).toBe(true);
       await sleep(400); // the late live copies arrive now

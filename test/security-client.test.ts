@@ -41,56 +41,59 @@ async function setup(script: FakeScript, transports: TransportName[], options: C
 
 const oks = (got: { event: string }[]) => got.filter((g) => g.event === 'ok');
 
-describe.each<TransportName>(['websocket', 'eventsource', 'longpoll'])('over %s, a malformed frame is reported and the next good event still arrives', (transport) => {
-  const cases: [string, Chunk[], PushErrorCode][] = [
-    ['an event without a name (broken envelope)', ['data: \ndata: {"x":1}\n\n'], 'BAD_FRAME'],
-    ['an unknown control message', [encodeEvent('$surprise', '{}')], 'BAD_FRAME'],
-    ['a control message whose JSON is broken', [encodeEvent('$ack', '{"r":')], 'BAD_FRAME'],
-  ];
-  it.each(cases)('%s', async (_name, chunks, code) => {
-    const t = await setup(sameOnAll(chunks), [transport]);
-    await until(() => oks(t.got).length >= 1, 10_000, 'the good event');
-    expect(t.codes()).toContain(code);
-    expect(t.errors.every((e) => e.name === 'PushError' && e.message.length > 0)).toBe(true);
-    expect(t.c.status.state).toBe('open');
-    expect(t.dropped).toEqual([]); // reported, and the connection went on
-  });
+describe.each<TransportName>(['websocket', 'eventsource', 'longpoll'])(
+  'over %s, a malformed frame is reported and the next good event still arrives',
+  (transport) => {
+    const cases: [string, Chunk[], PushErrorCode][] = [
+      ['an event without a name (broken envelope)', ['data: \ndata: {"x":1}\n\n'], 'BAD_FRAME'],
+      ['an unknown control message', [encodeEvent('$surprise', '{}')], 'BAD_FRAME'],
+      ['a control message whose JSON is broken', [encodeEvent('$ack', '{"r":')], 'BAD_FRAME'],
+    ];
+    it.each(cases)('%s', async (_name, chunks, code) => {
+      const t = await setup(sameOnAll(chunks), [transport]);
+      await until(() => oks(t.got).length >= 1, 10_000, 'the good event');
+      expect(t.codes()).toContain(code);
+      expect(t.errors.every((e) => e.name === 'PushError' && e.message.length > 0)).toBe(true);
+      expect(t.c.status.state).toBe('open');
+      expect(t.dropped).toEqual([]); // reported, and the connection went on
+    });
 
-  it('a line of megabytes over maxMessageSize', async () => {
-    const huge = 'data: big\ndata: ' + 'x'.repeat(3 << 20) + '\n\n';
-    const t = await setup(sameOnAll([huge]), [transport], { maxMessageSize: 64 * 1024 });
-    await until(() => oks(t.got).length >= 1, 15_000, 'the good event');
-    expect(t.codes()).toContain('TOO_LARGE');
-    expect(t.got.map((g) => g.event)).not.toContain('big');
-    expect(t.c.status.state).toBe('open');
-    expect(t.dropped).toEqual([]);
-  });
-
-  it('many short data lines that add up to more than maxMessageSize', async () => {
-    const many = 'data: big\n' + 'data: yyyyyyyy\n'.repeat(20_000) + '\n';
-    const t = await setup(sameOnAll([many]), [transport], { maxMessageSize: 64 * 1024 });
-    await until(() => oks(t.got).length >= 1, 15_000, 'the good event');
-    expect(t.codes()).toContain('TOO_LARGE');
-    expect(t.got.map((g) => g.event)).not.toContain('big');
-  });
-
-  it('invalid UTF-8 bytes', async () => {
-    const t = await setup(sameOnAll([Buffer.concat([Buffer.from('data: bad\n'), BAD_UTF8, Buffer.from('\n')])]), [transport]);
-    await until(() => oks(t.got).length >= 1, 10_000, 'the good event');
-    if (transport === 'websocket') {
-      // A text frame that is not UTF-8 fails the WebSocket connection (RFC 6455 §8.1, in every
-      // runtime); the client reconnects, and the event comes on the next connection.
-      expect(t.dropped.map((e) => e.code)).toEqual(['TRANSPORT_FAILED']);
-    } else {
-      // Over HTTP the bytes are replaced by U+FFFD, as EventSource does, and reported.
-      expect(t.codes()).toContain('BAD_FRAME');
-      expect(t.errors.find((e) => e.code === 'BAD_FRAME')!.message).toMatch(/UTF-8/);
-      expect(t.got.find((g) => g.event === 'bad')!.data).toMatch(/\uFFFD/);
+    it('a line of megabytes over maxMessageSize', async () => {
+      const huge = 'data: big\ndata: ' + 'x'.repeat(3 << 20) + '\n\n';
+      const t = await setup(sameOnAll([huge]), [transport], { maxMessageSize: 64 * 1024 });
+      await until(() => oks(t.got).length >= 1, 15_000, 'the good event');
+      expect(t.codes()).toContain('TOO_LARGE');
+      expect(t.got.map((g) => g.event)).not.toContain('big');
+      expect(t.c.status.state).toBe('open');
       expect(t.dropped).toEqual([]);
-    }
-    expect(t.c.status.state).toBe('open');
-  });
-});
+    });
+
+    it('many short data lines that add up to more than maxMessageSize', async () => {
+      const many = 'data: big\n' + 'data: yyyyyyyy\n'.repeat(20_000) + '\n';
+      const t = await setup(sameOnAll([many]), [transport], { maxMessageSize: 64 * 1024 });
+      await until(() => oks(t.got).length >= 1, 15_000, 'the good event');
+      expect(t.codes()).toContain('TOO_LARGE');
+      expect(t.got.map((g) => g.event)).not.toContain('big');
+    });
+
+    it('invalid UTF-8 bytes', async () => {
+      const t = await setup(sameOnAll([Buffer.concat([Buffer.from('data: bad\n'), BAD_UTF8, Buffer.from('\n')])]), [transport]);
+      await until(() => oks(t.got).length >= 1, 10_000, 'the good event');
+      if (transport === 'websocket') {
+        // A text frame that is not UTF-8 fails the WebSocket connection (RFC 6455 §8.1, in every
+        // runtime); the client reconnects, and the event comes on the next connection.
+        expect(t.dropped.map((e) => e.code)).toEqual(['TRANSPORT_FAILED']);
+      } else {
+        // Over HTTP the bytes are replaced by U+FFFD, as EventSource does, and reported.
+        expect(t.codes()).toContain('BAD_FRAME');
+        expect(t.errors.find((e) => e.code === 'BAD_FRAME')!.message).toMatch(/UTF-8/);
+        expect(t.got.find((g) => g.event === 'bad')!.data).toMatch(/\uFFFD/);
+        expect(t.dropped).toEqual([]);
+      }
+      expect(t.c.status.state).toBe('open');
+    });
+  },
+);
 
 describe('a server that answers garbage', () => {
   const HTML = '<!doctype html><html><body><h1>Welcome to the hotel Wi-Fi</h1></body></html>';
@@ -108,7 +111,13 @@ describe('a server that answers garbage', () => {
     const t = await setup(
       {
         lp: (n) =>
-          n === 0 ? { chunks: [hello()] } : n === 1 ? { headers: { 'Content-Type': 'text/html' }, chunks: [HTML] } : n === 2 ? { chunks: [hello('c2'), event('ok', 1, 'e:1')] } : null,
+          n === 0
+            ? { chunks: [hello()] }
+            : n === 1
+              ? { headers: { 'Content-Type': 'text/html' }, chunks: [HTML] }
+              : n === 2
+                ? { chunks: [hello('c2'), event('ok', 1, 'e:1')] }
+                : null,
       },
       ['longpoll'],
     );

@@ -188,7 +188,9 @@ describe('bounded state', () => {
   it('drops a connection whose handshake hangs (onJoin never answers) once what it holds passes maxBufferedBytes', async () => {
     const s = await start({ maxConnections: 1, maxBufferedBytes: 10_000, onJoin: (_c, ch) => (ch === 'slow' ? new Promise<boolean>(() => {}) : true) });
     const ac = new AbortController();
-    const pending = fetch(s.url + '?t=lp&ch=slow', { signal: ac.signal }).then((r) => r.text()).catch(() => '');
+    const pending = fetch(s.url + '?t=lp&ch=slow', { signal: ac.signal })
+      .then((r) => r.text())
+      .catch(() => '');
     await sleep(50);
     expect((await attempt('longpoll', s.url)).status).toBe(503);
     for (let i = 0; i < 20; i++) await s.push.publish('n', 'x'.repeat(1000));
@@ -382,7 +384,9 @@ describe('polls and sends are checked against the connection they name', () => {
     });
     const { cid } = JSON.parse((await lpGet(s.url, { token: 'tok-alice' })).frames[0].data);
     expect((await lpGet(s.url, { cid, ack: '1', token: 'tok-alice' })).status).toBe(200);
-    expect((await fetch(`${s.url}?cid=${cid}&token=tok-alice`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"e":"x"}' })).status).toBe(204);
+    expect(
+      (await fetch(`${s.url}?cid=${cid}&token=tok-alice`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"e":"x"}' })).status,
+    ).toBe(204);
     expect((await lpGet(s.url, { cid, ack: '1', token: 'tok-bob' })).status).toBe(403);
     expect(seen).toEqual([undefined, cid, cid, cid]);
 

@@ -196,10 +196,26 @@ describe('tokens in query and headers never appear in an error', () => {
     const errors = seen.filter((e) => e !== undefined);
     // Enough different errors were provoked for the check to mean something.
     const codes = new Set(errors.map((e) => (e as PushError).code));
-    for (const code of ['TRANSPORT_FAILED', 'UNAUTHORIZED', 'MAX_RETRIES', 'BAD_FRAME', 'TOO_LARGE', 'SEND_FAILED', 'QUEUE_FULL', 'CLOSED', 'HANDLER_ERROR', 'JOIN_REFUSED', 'BAD_OPTION']) {
+    for (const code of [
+      'TRANSPORT_FAILED',
+      'UNAUTHORIZED',
+      'MAX_RETRIES',
+      'BAD_FRAME',
+      'TOO_LARGE',
+      'SEND_FAILED',
+      'QUEUE_FULL',
+      'CLOSED',
+      'HANDLER_ERROR',
+      'JOIN_REFUSED',
+      'BAD_OPTION',
+    ]) {
       expect(codes, `no ${code} was provoked`).toContain(code);
     }
-    const leaks = errors.flatMap((e) => texts(e).filter((t) => t.includes(TQ) || t.includes(TH)).map((t) => `${(e as PushError).code}: ${t.slice(0, 300)}`));
+    const leaks = errors.flatMap((e) =>
+      texts(e)
+        .filter((t) => t.includes(TQ) || t.includes(TH))
+        .map((t) => `${(e as PushError).code}: ${t.slice(0, 300)}`),
+    );
     expect(leaks).toEqual([]);
     expect(errors.length).toBeGreaterThan(50);
   });

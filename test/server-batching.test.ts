@@ -40,7 +40,9 @@ function recordWrites(server: http.Server) {
  */
 const carrying = (writes: { socket: net.Socket; chunk: unknown }[], name: string) =>
   writes.filter(
-    (w) => (Buffer.isBuffer(w.chunk) || typeof w.chunk === 'string') && [`data: ${name}\n`, `data: ${name}\t`, `\t${name}\t`].some((s) => (w.chunk as string).includes(s)),
+    (w) =>
+      (Buffer.isBuffer(w.chunk) || typeof w.chunk === 'string') &&
+      [`data: ${name}\n`, `data: ${name}\t`, `\t${name}\t`].some((s) => (w.chunk as string).includes(s)),
   );
 
 async function server() {
@@ -99,7 +101,12 @@ describe('batches follow what each connection may see', () => {
     await until(() => streams.reduce((n, got) => n + got.length, 0) >= 6 * 2 * K - 1, 5000, 'every event');
     expect(streams.slice(0, 3)).toEqual([expected('a'), expected('a'), expected('a')]);
     // One of b's clients is the sender: it misses the first `all` (its resume point still passes it).
-    expect(streams.slice(3).map((got) => got.join()).sort()).toEqual([expected('b'), expected('b'), expected('b', true)].map((x) => x.join()).sort());
+    expect(
+      streams
+        .slice(3)
+        .map((got) => got.join())
+        .sort(),
+    ).toEqual([expected('b'), expected('b'), expected('b', true)].map((x) => x.join()).sort());
 
     const blocks = new Set(carrying(writes, 'all').map((w) => w.chunk));
     // a's members share one, b's other members one, the sender its own.
@@ -127,7 +134,8 @@ describe('SSE streams written below ServerResponse', () => {
       const eol = body.indexOf('\r\n', at);
       if (eol < 0) break; // a chunk still on its way
       const size = Number.parseInt(body.slice(at, eol), 16);
-      if (!/^[0-9a-f]+$/.test(body.slice(at, eol)) || body.slice(eol + 2 + size, eol + 4 + size) !== '\r\n') throw new Error(`not a chunk at ${at}: ${JSON.stringify(body.slice(at, at + 40))}`);
+      if (!/^[0-9a-f]+$/.test(body.slice(at, eol)) || body.slice(eol + 2 + size, eol + 4 + size) !== '\r\n')
+        throw new Error(`not a chunk at ${at}: ${JSON.stringify(body.slice(at, at + 40))}`);
       out += body.slice(eol + 2, eol + 2 + size);
       at = eol + 4 + size;
     }

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../src/server';
-import {
-  connect,
-  KINDS,
-  lpGet,
-  sleep,
-  sseClient,
-  until,
-  useServers,
-  wsClient,
-  type AnyClient,
-} from './helpers/server-clients';
+import { connect, KINDS, lpGet, sleep, sseClient, until, useServers, wsClient, type AnyClient } from './helpers/server-clients';
 
 const { clients, start, open } = useServers();
 
@@ -58,9 +48,19 @@ describe.each(KINDS)('%s', (kind) => {
     await s.push.publish('end', null);
     for (const c of [a, b, ab]) await c.inbox.waitFor((f) => f.some((x) => x.event === 'end'));
     const seen = (c: AnyClient) => c.inbox.named('x').map((f) => [JSON.parse(f.data), f.channel]);
-    expect(seen(a)).toEqual([['to A', 'A'], ['to all but ab', undefined]]);
-    expect(seen(b)).toEqual([['to B', 'B'], ['to all but ab', undefined]]);
-    expect(seen(ab)).toEqual([['to A', 'A'], ['to B', 'B'], ['to A but a', 'A']]);
+    expect(seen(a)).toEqual([
+      ['to A', 'A'],
+      ['to all but ab', undefined],
+    ]);
+    expect(seen(b)).toEqual([
+      ['to B', 'B'],
+      ['to all but ab', undefined],
+    ]);
+    expect(seen(ab)).toEqual([
+      ['to A', 'A'],
+      ['to B', 'B'],
+      ['to A but a', 'A'],
+    ]);
     expect([...s.push.connection(ab.cid)!.channels].sort()).toEqual(['A', 'B']);
   });
 
@@ -134,7 +134,10 @@ describe.each(KINDS)('%s', (kind) => {
     const got: unknown[] = [];
     const off = s.push.onMessage((e, d, conn) => got.push([e, d, conn.transport]));
     const c = await open(kind, s);
-    const msgs = [{ e: 'chat', d: { text: 'hi' } }, { e: 'chat', d: [1, 2] }];
+    const msgs = [
+      { e: 'chat', d: { text: 'hi' } },
+      { e: 'chat', d: [1, 2] },
+    ];
     await c.send(msgs[0]);
     await c.send([msgs[1]]);
     await until(() => got.length === 2);

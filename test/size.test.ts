@@ -22,7 +22,9 @@ describe('bundle size budget (esbuild, minified ESM, gzip -9)', () => {
   it(`push-client/core with webSocket alone is at most ${BUDGET.coreWebSocket} bytes, and has no SSE or long-poll in it`, async () => {
     const s = await measure(CORE_WEBSOCKET);
     expect(s.gzip, `core + webSocket is ${s.gzip} B gzip (min ${s.min} B)`).toBeLessThanOrEqual(BUDGET.coreWebSocket);
-    const shipped = contributors(s.metafile).filter((c) => c.bytes > 0).map((c) => c.file);
+    const shipped = contributors(s.metafile)
+      .filter((c) => c.bytes > 0)
+      .map((c) => c.file);
     expect(shipped).toContain('src/transports/websocket.ts');
     expect(shipped.filter((f) => /transports\/(eventsource|longpoll|http|fetch-event-source)\.ts$/.test(f))).toEqual([]);
   });
@@ -30,7 +32,10 @@ describe('bundle size budget (esbuild, minified ESM, gzip -9)', () => {
   it('production builds leave the option checks out; development builds keep them', async () => {
     const production = await measure(CORE);
     const development = await measure({ ...CORE, development: true });
-    const shipped = (m: typeof production.metafile) => contributors(m).filter((c) => c.bytes > 0).map((c) => c.file);
+    const shipped = (m: typeof production.metafile) =>
+      contributors(m)
+        .filter((c) => c.bytes > 0)
+        .map((c) => c.file);
     expect(shipped(production.metafile)).not.toContain('src/client/validate.ts');
     expect(shipped(development.metafile)).toContain('src/client/validate.ts');
     expect(development.code).toContain('must be a non-empty array');

@@ -86,13 +86,24 @@ describe.each(kinds)('a push-client server with %s', (_name, EventSource) => {
   it('the header authorizes every request; events and sends flow; after a cut it resumes with nothing lost or repeated', async () => {
     const seen: (string | undefined)[] = [];
     const server = http.createServer();
-    const push = createPushServer({ server, path: '/push', transports: ['eventsource'], authorize: (req) => (seen.push(req.headers.authorization), req.headers.authorization === 'Bearer good' && { user: 'ann' }) });
+    const push = createPushServer({
+      server,
+      path: '/push',
+      transports: ['eventsource'],
+      authorize: (req) => (seen.push(req.headers.authorization), req.headers.authorization === 'Bearer good' && { user: 'ann' }),
+    });
     const port = await listen(server);
     cleanup.add(() => shut(server));
     cleanup.add(() => push.close());
     const sent: unknown[] = [];
     push.onMessage((event, data) => sent.push([event, data]));
-    const c = new PushClient(`http://127.0.0.1:${port}/push`, { EventSource, rememberTransport: 0, transports: ['eventsource'], headers: { authorization: 'Bearer good' }, reconnect: { minDelay: 10, maxDelay: 50 } });
+    const c = new PushClient(`http://127.0.0.1:${port}/push`, {
+      EventSource,
+      rememberTransport: 0,
+      transports: ['eventsource'],
+      headers: { authorization: 'Bearer good' },
+      reconnect: { minDelay: 10, maxDelay: 50 },
+    });
     cleanup.add(() => c.close());
     const got: number[] = [];
     c.on('n', (n: number) => got.push(n));
@@ -129,7 +140,12 @@ it('an EventSource left to reconnect is closed when another transport opens inst
   cleanup.add(() => wss.close());
   const c = new PushClient(
     { eventsource: `http://127.0.0.1:${ssePort}/`, websocket: `ws://127.0.0.1:${wsPort}/` },
-    { EventSource: EventSource5 as unknown as EventSourceClass, transports: ['eventsource', 'websocket'], rememberTransport: 0, reconnect: { minDelay: 10, maxDelay: 50 } },
+    {
+      EventSource: EventSource5 as unknown as EventSourceClass,
+      transports: ['eventsource', 'websocket'],
+      rememberTransport: 0,
+      reconnect: { minDelay: 10, maxDelay: 50 },
+    },
   );
   cleanup.add(() => c.close());
   await until(() => c.status.state === 'open', 5000, 'open');

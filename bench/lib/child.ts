@@ -8,7 +8,12 @@ import { root } from './size';
  * talking over IPC. `next(type, ms)` resolves with the next message of that type, or rejects after
  * `ms`.
  */
-export function child(file: string, nodeArgs: string[] = [], args: string[] = [], cpus?: string): ChildProcess & { next(type: string, ms: number): Promise<any> } {
+export function child(
+  file: string,
+  nodeArgs: string[] = [],
+  args: string[] = [],
+  cpus?: string,
+): ChildProcess & { next(type: string, ms: number): Promise<any> } {
   const pin = cpus ? `taskset -c ${cpus} ` : '';
   const cmd = `ulimit -n "$(ulimit -Hn)"; exec ${pin}"${process.execPath}" --import tsx ${nodeArgs.join(' ')} "${path.join(root, file)}" ${args.join(' ')}`;
   const c = spawn('sh', ['-c', cmd], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }) as any;
@@ -37,7 +42,6 @@ export function child(file: string, nodeArgs: string[] = [], args: string[] = []
   };
   return c;
 }
-
 
 /** A server child's answer to `{ type: 'memory' }`, after GC. */
 export interface MemoryReport {

@@ -53,8 +53,7 @@ const HELLO = { cid: 'c1', epoch: 'e', replay: true, hb: 15000 };
 /** A flat (sequential) copy of `s`, as a browser hands over message data; concatenation makes ropes. */
 const flat = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
-const payload = (i: number, big: boolean) =>
-  JSON.stringify({ r: 1, i, t: 1234567.123, sym: 'ACME', px: 101.25, ...(big ? { p: 'x'.repeat(4000) } : {}) });
+const payload = (i: number, big: boolean) => JSON.stringify({ r: 1, i, t: 1234567.123, sym: 'ACME', px: 101.25, ...(big ? { p: 'x'.repeat(4000) } : {}) });
 
 /**
  * The messages an EventSource hands over for `n` events published 100 per turn, as push-client's

@@ -53,7 +53,9 @@ export async function startProxy(target: number, modes: ProxyModes = {}): Promis
       }
       if (upgrade && proxy.modes.wsSilent) {
         const key = /^sec-websocket-key:\s*(\S+)/im.exec(headers)?.[1] ?? '';
-        const accept = createHash('sha1').update(key + GUID).digest('base64');
+        const accept = createHash('sha1')
+          .update(key + GUID)
+          .digest('base64');
         client.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
         client.on('data', () => {}); // swallow whatever the client sends; answer nothing, ever
         return;
@@ -62,7 +64,10 @@ export async function startProxy(target: number, modes: ProxyModes = {}): Promis
       if (!upgrade && end >= 0) {
         // One request per connection: a kept-alive connection would carry later requests (an SSE
         // request after a long-poll one) past the decision, which is made on the first request only.
-        const head = first.subarray(0, end).toString('latin1').replace(/\r\nconnection:[^\r]*/gi, '');
+        const head = first
+          .subarray(0, end)
+          .toString('latin1')
+          .replace(/\r\nconnection:[^\r]*/gi, '');
         first = Buffer.concat([Buffer.from(head + '\r\nConnection: close', 'latin1'), first.subarray(end)]);
       }
       const upstream = net.connect(target, '127.0.0.1');

@@ -100,7 +100,13 @@ function virtualEntry(contents: string): Plugin {
  * goes in chunks of its own, counted apart as `lazy`; the size is what the page loads up front.
  * `binding`: keep only the files under the entry's folder.
  */
-export async function measure(opts: { entry?: string; contents?: string; binding?: boolean; stubs?: Record<string, string>; development?: boolean }): Promise<Size> {
+export async function measure(opts: {
+  entry?: string;
+  contents?: string;
+  binding?: boolean;
+  stubs?: Record<string, string>;
+  development?: boolean;
+}): Promise<Size> {
   const r = await build({
     entryPoints: { entry: opts.contents !== undefined ? 'size-entry' : opts.entry! },
     bundle: true,
@@ -203,7 +209,9 @@ export const PARTS: { part: string; stubs: Record<string, string> }[] = [
   { part: 'mitt (lifecycle emitter)', stubs: { 'mitt/dist/mitt.mjs': 'export default () => ({ emit() {} });' } },
   {
     part: 'channels (join, leave, acknowledged, re-joined on reconnect)',
-    stubs: { 'src/client/channels.ts': 'export const createChannels = () => ({ joined: new Set(), join() {}, leave() {}, hello() {}, ack() {}, rejectAll() {} });' },
+    stubs: {
+      'src/client/channels.ts': 'export const createChannels = () => ({ joined: new Set(), join() {}, leave() {}, hello() {}, ack() {}, rejectAll() {} });',
+    },
   },
   { part: 'send queue (bounded, in order on open)', stubs: { 'src/client/sending.ts': 'export const createSending = () => ({ send() {}, flush() {} });' } },
   {
@@ -212,6 +220,9 @@ export const PARTS: { part: string; stubs: Record<string, string> }[] = [
   },
   {
     part: 'resume point and dedup across reconnects and upgrades',
-    stubs: { 'src/client/resume.ts': 'export const createResumePoint = () => ({ get() {}, startAt() {}, accept() { return true; }, forgetRecent() {}, watchProbe() {}, connected() {} });' },
+    stubs: {
+      'src/client/resume.ts':
+        'export const createResumePoint = () => ({ get() {}, startAt() {}, accept() { return true; }, forgetRecent() {}, watchProbe() {}, connected() {} });',
+    },
   },
 ];

@@ -98,7 +98,10 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let openName: string | undefined;
     let plain: boolean | undefined;
     /** Index (in `transports`) of the transport that worked last: each pass starts there. */
-    let preferred = Math.max(0, transports.findIndex((t) => t.name === recall(memoryKey)));
+    let preferred = Math.max(
+      0,
+      transports.findIndex((t) => t.name === recall(memoryKey)),
+    );
     /** Failed attempts in a row, and when the run of failures started (for the policy's `elapsed`). */
     let attempt = 0;
     let failingSince = 0;
@@ -424,7 +427,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       attemptTransport(
         index,
         (transport, first) => {
-          if (!isHello(first) || current !== open) return transport.stop(), probe(preferred);
+          if (!isHello(first) || current !== open) return (transport.stop(), probe(preferred));
           current.stop();
           adopt(transport, index, true);
           endOpen();

@@ -28,8 +28,14 @@ export function createListeners(lifecycle: Emitter<Lifecycle>) {
 
   /** mitt's emit, with each listener run on its own (mitt's stops at the first throw). */
   const notify = <K extends keyof Lifecycle>(name: K, value: Lifecycle[K]) => {
-    lifecycle.all.get(name)?.slice().forEach((listener) => callApp(name, listener as AppFunction, [value]));
-    lifecycle.all.get('*')?.slice().forEach((listener) => callApp(name, listener as AppFunction, [name, value]));
+    lifecycle.all
+      .get(name)
+      ?.slice()
+      .forEach((listener) => callApp(name, listener as AppFunction, [value]));
+    lifecycle.all
+      .get('*')
+      ?.slice()
+      .forEach((listener) => callApp(name, listener as AppFunction, [name, value]));
   };
 
   const dispatch = (name: string, ...args: unknown[]) => handlers.get(name)?.forEach((handler) => callApp('', handler, args));

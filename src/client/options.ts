@@ -67,7 +67,9 @@ export interface PushClientOptions<Transport = TransportDefinition> {
 export type PushUrl = string | Partial<Record<string, string>>;
 
 /** Options with defaults filled in. */
-export type Resolved = Required<Omit<PushClientOptions, 'reconnect' | 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share'>> &
+export type Resolved = Required<
+  Omit<PushClientOptions, 'reconnect' | 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share'>
+> &
   Pick<PushClientOptions, 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share'> & {
     reconnect: ReconnectPolicy;
     minUptime: number;

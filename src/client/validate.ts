@@ -40,7 +40,8 @@ export function validateOptions(url: PushUrl, options: PushClientOptions): void 
   if (!transports?.length && perTransport) for (const key in url) badOption('url', `has unknown transport "${key}"`);
   if (!Array.isArray(transports) || !transports.length) badOption('transports', 'must be a non-empty array');
   for (const t of transports!) if (!isTransport(t)) badOption('transports', `names "${t}", which is no transport`);
-  for (const transport of transports!) if (perTransport && url[transport.name] === undefined) badOption('transports', `names "${transport.name}", which has no URL`);
+  for (const transport of transports!)
+    if (perTransport && url[transport.name] === undefined) badOption('transports', `names "${transport.name}", which has no URL`);
   for (const key of perTransport ? Object.keys(url) : []) if (!names.includes(key)) badOption('url', `has unknown transport "${key}"`);
   for (const transport of transports!) {
     const name = perTransport ? 'url.' + transport.name : 'url';

@@ -173,7 +173,7 @@ export function parseEvents(text: string, max: number, on: (e: SseEvent) => void
     if (!line) {
       if (size > max) dropped++;
       else if (data !== undefined || id !== undefined || retry !== undefined) {
-        const e: SseEvent = { event: event || 'message', data: body === undefined ? data ?? '' : data + '\n' + body };
+        const e: SseEvent = { event: event || 'message', data: body === undefined ? (data ?? '') : data + '\n' + body };
         if (body !== undefined) (e.head = data), (e.body = body);
         if (id !== undefined) e.id = id;
         if (retry !== undefined) e.retry = retry;

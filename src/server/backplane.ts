@@ -40,10 +40,7 @@ export interface Backplane {
    * answered in full (an id from another epoch, an unparsable id, or one older than the history),
    * so that the client is told it may have missed events.
    */
-  replay(
-    afterId: string,
-    filter: (entry: BackplaneEntry) => boolean,
-  ): BackplaneEntry[] | null | Promise<BackplaneEntry[] | null>;
+  replay(afterId: string, filter: (entry: BackplaneEntry) => boolean): BackplaneEntry[] | null | Promise<BackplaneEntry[] | null>;
   /**
    * Orders two ids of this epoch as their entries were published: negative when `a` came first.
    * A networked backplane's live feed may lag its history, so right after a replay the feed can

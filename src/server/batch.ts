@@ -10,7 +10,6 @@ export const BATCH_CHARS = 16 * 1024;
 /** The hello is always a message of its own: a client tells our server from a plain one by it. */
 const HELLO_BLOCK = 'data: ' + HELLO + '\n';
 
-
 /**
  * The blocks one connection got since its last flush, as a node of a trie shared by every
  * connection of a tick: connections that got the same blocks in the same order (a broadcast, a

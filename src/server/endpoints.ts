@@ -124,10 +124,7 @@ export class Endpoints<User> implements TransportContext<User> {
    * refused without running `authorize`), then `authorize`. On refusal it answers through `refuse`
    * and resolves `null`.
    */
-  async admit(
-    req: IncomingMessage,
-    refuse: (status: number, reason: string, headers?: Record<string, string>) => void,
-  ): Promise<Admission<User> | null> {
+  async admit(req: IncomingMessage, refuse: (status: number, reason: string, headers?: Record<string, string>) => void): Promise<Admission<User> | null> {
     const slot = this.limits.take(this.clientIp(req));
     if (typeof slot !== 'function') {
       refuse(slot.status, slot.reason, LIMITED);

@@ -38,9 +38,7 @@ export function splitTarget(url: string | undefined): { pathname: string; query:
   if (url[0] === '/') {
     // The common origin-form target: avoid a full URL parse on every request of the host app.
     const q = url.indexOf('?');
-    return q < 0
-      ? { pathname: url, query: new URLSearchParams() }
-      : { pathname: url.slice(0, q), query: new URLSearchParams(url.slice(q + 1)) };
+    return q < 0 ? { pathname: url, query: new URLSearchParams() } : { pathname: url.slice(0, q), query: new URLSearchParams(url.slice(q + 1)) };
   }
   try {
     const u = new URL(url); // absolute-form, as sent to proxies

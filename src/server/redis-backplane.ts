@@ -227,7 +227,13 @@ class RedisBackplane implements Backplane {
         batch.length === 1
           ? [await this.client!.sendCommand(xaddArgs(this.key, this.maxLen, this.approximate, epoch, batch[0].entry))]
           : await this.client!.sendCommand(
-              xaddBatchArgs(this.key, this.maxLen, this.approximate, epoch, batch.map((p) => p.entry)),
+              xaddBatchArgs(
+                this.key,
+                this.maxLen,
+                this.approximate,
+                epoch,
+                batch.map((p) => p.entry),
+              ),
             );
     } catch (err) {
       // "equal or smaller": the stream was wiped and re-created by another process, with a newer epoch.
@@ -280,9 +286,7 @@ class RedisBackplane implements Backplane {
     let from = '(' + afterId;
     const max = Number(this.maxLen) * 2 + 2000;
     for (let seen = 0; seen <= max; ) {
-      const page = readEntries(
-        await this.client.sendCommand(['XRANGE', this.key, from, '+', 'COUNT', this.batch]),
-      );
+      const page = readEntries(await this.client.sendCommand(['XRANGE', this.key, from, '+', 'COUNT', this.batch]));
       if (seen === 0) {
         if (page.length === 0) {
           // Nothing after it: fine if it is the newest entry, else it is not (or no longer) ours.
@@ -341,19 +345,7 @@ class RedisBackplane implements Backplane {
     while (!this.closed) {
       let page: StreamEntry[];
       try {
-        page = readStream(
-          await this.reader!.sendCommand([
-            'XREAD',
-            'COUNT',
-            this.batch,
-            'BLOCK',
-            this.blockMs,
-            'STREAMS',
-            this.key,
-            this.cursor,
-          ]),
-          this.key,
-        );
+        page = readStream(await this.reader!.sendCommand(['XREAD', 'COUNT', this.batch, 'BLOCK', this.blockMs, 'STREAMS', this.key, this.cursor]), this.key);
         failures = 0;
       } catch (err) {
         if (this.closed) return;

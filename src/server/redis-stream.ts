@@ -75,13 +75,7 @@ const TARGET = 't';
  * XADD of one entry to an existing stream (NOMKSTREAM: the reply is null when the stream is gone,
  * so that a wiped stream is re-created with a new epoch rather than reusing the old one).
  */
-export function xaddArgs(
-  key: string,
-  maxLen: string,
-  approximate: boolean,
-  epoch: string,
-  e: BackplaneEntry,
-): string[] {
+export function xaddArgs(key: string, maxLen: string, approximate: boolean, epoch: string, e: BackplaneEntry): string[] {
   return ['XADD', key, 'NOMKSTREAM', 'MAXLEN', approximate ? '~' : '=', maxLen, epoch + '-*', ...fieldsOf(e)];
 }
 
@@ -110,13 +104,7 @@ while i <= #ARGV do
 end
 return ids`;
 
-export function xaddBatchArgs(
-  key: string,
-  maxLen: string,
-  approximate: boolean,
-  epoch: string,
-  entries: BackplaneEntry[],
-): string[] {
+export function xaddBatchArgs(key: string, maxLen: string, approximate: boolean, epoch: string, entries: BackplaneEntry[]): string[] {
   const a = ['EVAL', XADD_BATCH, '1', key, maxLen, approximate ? '~' : '=', epoch];
   for (const e of entries) {
     const f = fieldsOf(e);

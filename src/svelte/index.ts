@@ -15,21 +15,10 @@ type Events = Record<string, any>;
  * to the client only while it has subscribers, and tells them about every event, even one that carries
  * the same value as the last.
  */
-export function pushEvent<E extends Events, K extends keyof E & string>(
-  client: PushClient<E>,
-  name: K,
-): Readable<E[K] | undefined>;
+export function pushEvent<E extends Events, K extends keyof E & string>(client: PushClient<E>, name: K): Readable<E[K] | undefined>;
 /** The same store, holding `initial` until the first event. */
-export function pushEvent<E extends Events, K extends keyof E & string>(
-  client: PushClient<E>,
-  name: K,
-  initial: E[K],
-): Readable<E[K]>;
-export function pushEvent<E extends Events, K extends keyof E & string>(
-  client: PushClient<E>,
-  name: K,
-  initial?: E[K],
-): Readable<E[K] | undefined> {
+export function pushEvent<E extends Events, K extends keyof E & string>(client: PushClient<E>, name: K, initial: E[K]): Readable<E[K]>;
+export function pushEvent<E extends Events, K extends keyof E & string>(client: PushClient<E>, name: K, initial?: E[K]): Readable<E[K] | undefined> {
   let value = initial;
   let off: (() => void) | undefined;
   const subs = new Set<(v: E[K] | undefined) => void>();

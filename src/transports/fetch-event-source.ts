@@ -109,11 +109,19 @@ export class FetchEventSource extends EventTarget {
   }
 
   /** As the DOM's `EventSource` types it: listeners of named events get a `MessageEvent`, with the source as `this`. */
-  override addEventListener(type: string, listener: ((this: FetchEventSource, event: MessageEvent) => unknown) | EventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+  override addEventListener(
+    type: string,
+    listener: ((this: FetchEventSource, event: MessageEvent) => unknown) | EventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
     super.addEventListener(type, listener as EventListener, options);
   }
 
-  override removeEventListener(type: string, listener: ((this: FetchEventSource, event: MessageEvent) => unknown) | EventListenerObject | null, options?: boolean | EventListenerOptions): void {
+  override removeEventListener(
+    type: string,
+    listener: ((this: FetchEventSource, event: MessageEvent) => unknown) | EventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
     super.removeEventListener(type, listener as EventListener, options);
   }
 

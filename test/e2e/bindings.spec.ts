@@ -49,9 +49,7 @@ for (const binding of ['react', 'vue', 'svelte'] as const) {
           // The server drops the connection: the page shows reconnecting (no transport), then open again.
           // `.states` lists every status the component rendered, so a short "reconnecting" is not missed.
           for (const c of server.push.connections) c.close();
-          await expect(w.locator('.states')).toHaveText(
-            new RegExp(`(^| )connecting/- open/${transport} reconnecting/- open/${transport}$`),
-          );
+          await expect(w.locator('.states')).toHaveText(new RegExp(`(^| )connecting/- open/${transport} reconnecting/- open/${transport}$`));
           await expect(w.locator('.state')).toHaveText('open');
           await expect(w.locator('.transport')).toHaveText(transport);
           await expect.poll(connections(server)).toBe(1);

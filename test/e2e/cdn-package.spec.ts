@@ -107,7 +107,11 @@ test('in Node, `push-client` resolves through the node condition to dist and rec
       kind: r.kind,
       transport: r.transport,
       error: null,
-      got: [[1, r.transport], [2, r.transport], [3, r.transport]],
+      got: [
+        [1, r.transport],
+        [2, r.transport],
+        [3, r.transport],
+      ],
       served: true,
     });
   }

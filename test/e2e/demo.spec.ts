@@ -24,7 +24,10 @@ const test = base.extend<{ demo: Demo & { lines: string[] } }>({
 // On failure, the page's lifecycle log says what the client went through.
 test.afterEach(async ({ page }, info) => {
   if (info.status === info.expectedStatus || page.isClosed()) return;
-  const log = await page.locator('#log').innerText({ timeout: 2000 }).catch(() => '(no log)');
+  const log = await page
+    .locator('#log')
+    .innerText({ timeout: 2000 })
+    .catch(() => '(no log)');
   await info.attach('lifecycle log', { body: log, contentType: 'text/plain' });
 });
 
@@ -90,13 +93,15 @@ test('the cut button closes the connection; the client reconnects and resumes wi
   for (const t of TRANSPORTS) {
     await force(page, t);
     await grows(page, t, 5);
-    const before = served(demo).filter((c) => c.transport === t).map((c) => c.id);
+    const before = served(demo)
+      .filter((c) => c.transport === t)
+      .map((c) => c.id);
     expect(before).toHaveLength(1);
     const reconnects = await page.locator('#log li[data-kind="reconnecting"]').count();
     const opens = await page.locator('#log li[data-kind="open"]').count();
 
     await page.bringToFront();
-  await page.locator('#cut').click();
+    await page.locator('#cut').click();
     await expect(page.locator('#cut-result')).toHaveText(/^server closed [1-9]\d* connections?$/);
     // Lifecycle: reconnecting (with the error's code), then open again, resumed.
     await expect(page.locator('#log li[data-kind="reconnecting"]')).toHaveCount(reconnects + 1, long);

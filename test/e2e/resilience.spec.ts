@@ -96,7 +96,9 @@ test.describe('hidden page', () => {
         const whileHidden = (await got(page)).length;
         await setHidden(page, false);
         await expect.poll(() => got(page)).toEqual([0, 1, 2, 3, 4]);
-        console.log(`[fault] chromium long-poll${keep ? ' (pollWhenHidden)' : ''}: ${visible} polls in 1 s visible, ${hidden} in 1.5 s hidden; ${whileHidden} of 5 events while hidden, all once after`);
+        console.log(
+          `[fault] chromium long-poll${keep ? ' (pollWhenHidden)' : ''}: ${visible} polls in 1 s visible, ${hidden} in 1.5 s hidden; ${whileHidden} of 5 events while hidden, all once after`,
+        );
         expect(visible).toBeGreaterThanOrEqual(2);
         if (keep) {
           expect(hidden).toBeGreaterThanOrEqual(2);

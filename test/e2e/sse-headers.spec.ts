@@ -43,11 +43,13 @@ test.describe('SSE with headers (FetchEventSource)', () => {
     await expect.poll(() => page.evaluate(() => (window as any).c.status.state)).toBe('open');
     expect(await page.evaluate(() => (window as any).c.status.transport)).toBe('eventsource');
     for (let i = 0; i < 3; i++) await server.push.publish('n', i);
-    await expect.poll(() => page.evaluate(() => (window as any).got)).toEqual([
-      [0, 'eventsource'],
-      [1, 'eventsource'],
-      [2, 'eventsource'],
-    ]);
+    await expect
+      .poll(() => page.evaluate(() => (window as any).got))
+      .toEqual([
+        [0, 'eventsource'],
+        [1, 'eventsource'],
+        [2, 'eventsource'],
+      ]);
     await page.evaluate(() => (window as any).c.send('hi', { x: 1 }));
     await expect.poll(() => sent).toEqual([['hi', { x: 1 }]]);
     expect(seen.every((h) => h === 'Bearer good')).toBe(true);
@@ -67,7 +69,10 @@ test.describe('SSE with headers (event-source-polyfill)', () => {
   const seen: (string | undefined)[] = [];
   test.use({ pushOptions: { authorize: bearerGood(seen) } });
 
-  test('EventSource: EventSourcePolyfill sends the header on every request; events and sends flow, and after a cut it resumes with nothing lost or repeated', async ({ page, server }) => {
+  test('EventSource: EventSourcePolyfill sends the header on every request; events and sends flow, and after a cut it resumes with nothing lost or repeated', async ({
+    page,
+    server,
+  }) => {
     seen.length = 0;
     const sent: unknown[] = [];
     server.push.onMessage((event, data) => sent.push([event, data]));

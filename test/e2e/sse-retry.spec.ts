@@ -58,11 +58,14 @@ for (const kind of kinds) {
         async ({ source, headers }) => {
           const m = await import('/app.js' as string);
           const EventSource = source ? m[source] : undefined; // none: the browser's own
-          const c = new m.PushClient({ eventsource: location.origin + '/events' }, {
-            EventSource,
-            headers: headers ? { authorization: 'Bearer t' } : undefined,
-            reconnect: { minDelay: 10, maxDelay: 50 },
-          });
+          const c = new m.PushClient(
+            { eventsource: location.origin + '/events' },
+            {
+              EventSource,
+              headers: headers ? { authorization: 'Bearer t' } : undefined,
+              reconnect: { minDelay: 10, maxDelay: 50 },
+            },
+          );
           (window as any).got = [];
           c.on('message', (data: unknown) => (window as any).got.push(data));
           (window as any).c = c;

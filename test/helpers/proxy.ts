@@ -74,16 +74,19 @@ class Pipe {
 
   private pump(): void {
     if (this.timer || !this.q.length) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const now = Date.now();
-      while (this.q.length && this.q[0].at <= now) {
-        const { buf, cb } = this.q.shift()!;
-        if (!this.out.destroyed) this.out.write(buf, cb && (() => cb()));
-      }
-      if (this.q.length) this.pump();
-      else if (this.ending && !this.out.destroyed) this.out.end();
-    }, Math.max(0, this.q[0].at - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const now = Date.now();
+        while (this.q.length && this.q[0].at <= now) {
+          const { buf, cb } = this.q.shift()!;
+          if (!this.out.destroyed) this.out.write(buf, cb && (() => cb()));
+        }
+        if (this.q.length) this.pump();
+        else if (this.ending && !this.out.destroyed) this.out.end();
+      },
+      Math.max(0, this.q[0].at - Date.now()),
+    );
   }
 }
 
@@ -206,13 +209,16 @@ export class Proxy {
     const state = { cuts: 0, hits: 0, conns: 0, stop: () => clearTimeout(this.chaosTimer) };
     const next = () => {
       if (state.cuts >= maxCuts) return;
-      this.chaosTimer = setTimeout(() => {
-        state.cuts++;
-        const n = this.cutAll(rand() < 0.5);
-        if (n) state.hits++;
-        state.conns += n;
-        next();
-      }, minGap + rand() * (maxGap - minGap));
+      this.chaosTimer = setTimeout(
+        () => {
+          state.cuts++;
+          const n = this.cutAll(rand() < 0.5);
+          if (n) state.hits++;
+          state.conns += n;
+          next();
+        },
+        minGap + rand() * (maxGap - minGap),
+      );
     };
     next();
     return state;

@@ -58,10 +58,7 @@ export async function startPush(options: ServerOptions & { port?: number } = {})
  * A push server (`retryMs` 0 unless `server` says otherwise) behind the fault suite's proxy, both
  * stopped by `cleanup` (from `cleanups()` in ./net) after the test.
  */
-export async function startProxiedPush(
-  cleanup: { add(f: () => unknown): void },
-  server: Parameters<typeof startPush>[0] = {},
-) {
+export async function startProxiedPush(cleanup: { add(f: () => unknown): void }, server: Parameters<typeof startPush>[0] = {}) {
   const s = await startPush({ retryMs: 0, ...server });
   cleanup.add(() => s.stop());
   const p = await startProxy(s.port);

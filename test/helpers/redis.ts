@@ -177,8 +177,7 @@ export async function startProxy(target: number, opts: { latencyMs?: number } = 
     const lat = opts.latencyMs ?? 0;
     if (lat > 0) {
       // Delay each chunk, keeping their order.
-      const delayed = (from: net.Socket, to: net.Socket) =>
-        from.on('data', (b) => void setTimeout(() => to.destroyed || to.write(b), lat));
+      const delayed = (from: net.Socket, to: net.Socket) => from.on('data', (b) => void setTimeout(() => to.destroyed || to.write(b), lat));
       delayed(down, up);
       delayed(up, down);
     } else {
@@ -281,13 +280,7 @@ export interface RunOptions {
 }
 
 /** Publishes `{ i }` for i in [from, from + count), in order; resolves with the ids. */
-export async function publishRun(
-  push: PushServer,
-  event: string,
-  from: number,
-  count: number,
-  opts: RunOptions = {},
-): Promise<string[]> {
+export async function publishRun(push: PushServer, event: string, from: number, count: number, opts: RunOptions = {}): Promise<string[]> {
   const ids: string[] = [];
   const batch = opts.batch ?? 1;
   const publishOptions = opts.channel || opts.except ? { channel: opts.channel, except: opts.except } : undefined;

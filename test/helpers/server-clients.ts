@@ -35,9 +35,7 @@ export interface TestServer<User = unknown> {
  * An http.Server on 127.0.0.1 with an app listener that answers every other path with 200 "app",
  * and a push server attached to it.
  */
-export async function startServer<User = unknown>(
-  options: Omit<PushServerOptions<User>, 'server'> = {},
-): Promise<TestServer<User>> {
+export async function startServer<User = unknown>(options: Omit<PushServerOptions<User>, 'server'> = {}): Promise<TestServer<User>> {
   const server = http.createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end('app ' + req.url);
@@ -122,9 +120,7 @@ export interface WsClient {
 export function wsClient(url: string, query: Query = {}, headers?: Record<string, string>): Promise<WsClient> {
   const ws = new WebSocket(url.replace(/^http/, 'ws') + qs(query), { headers });
   const inbox = new Inbox();
-  const closed = new Promise<{ code: number; reason: string }>((r) =>
-    ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
-  );
+  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
   ws.on('message', (d) => inbox.feed(d.toString()));
   return new Promise((resolve, reject) => {
     ws.once('unexpected-response', (_req, res) => {
@@ -133,9 +129,7 @@ export function wsClient(url: string, query: Query = {}, headers?: Record<string
       res.on('end', () => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode} ${body}`), { status: res.statusCode, body })));
     });
     ws.once('error', reject);
-    ws.once('open', () =>
-      resolve({ ws, inbox, closed, send: (m) => ws.send(typeof m === 'string' ? m : JSON.stringify(m)), close: () => ws.terminate() }),
-    );
+    ws.once('open', () => resolve({ ws, inbox, closed, send: (m) => ws.send(typeof m === 'string' ? m : JSON.stringify(m)), close: () => ws.terminate() }));
   });
 }
 
@@ -167,11 +161,7 @@ export async function sseClient(url: string, query: Query = {}, headers: Record<
 }
 
 /** One long-poll request; the body is decoded into frames. */
-export async function lpGet(
-  url: string,
-  query: Query,
-  signal?: AbortSignal,
-): Promise<{ status: number; text: string; frames: Frame[]; res: Response }> {
+export async function lpGet(url: string, query: Query, signal?: AbortSignal): Promise<{ status: number; text: string; frames: Frame[]; res: Response }> {
   const res = await fetch(url + qs({ t: 'lp', ...query }), { signal });
   const text = await res.text();
   const frames: Frame[] = [];

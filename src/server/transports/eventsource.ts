@@ -12,8 +12,7 @@ export const eventSource: ServerTransport<'eventsource'> = {
   endpoint<User>(context: TransportContext<User>) {
     const retryMs = context.options.retryMs;
     return {
-      request: (req, res, q) =>
-        context.connect(req, res, q, (admission) => new SseConnection(context.host, newConnectionId(), admission, req, res, retryMs)),
+      request: (req, res, q) => context.connect(req, res, q, (admission) => new SseConnection(context.host, newConnectionId(), admission, req, res, retryMs)),
     };
   },
 };

@@ -59,4 +59,3 @@ export interface ServerTransport<Name extends string = string> {
   /** Makes the handler for one push server; called once, only when the transport is enabled. */
   endpoint<User>(context: TransportContext<User>): TransportEndpoint;
 }
-
