@@ -90,9 +90,10 @@ export function cdnBundle(file = 'dist/push-client.min.js', mode: 'production' |
 }
 
 export default defineConfig([
-  // ESM + CJS for all entries, built together so that code shared between entries
-  // (the core client used by `.`, `./react`, `./vue`, ...) lives in one shared chunk
-  // and class identity (`instanceof`) holds across subpath imports.
+  // ESM + CJS for all entries, one output module per source module (`preserveModules`): an app's
+  // bundler then drops every module the app does not reach (`sideEffects: false` works per module),
+  // where one shared chunk made it keep every transport. Entries import the same module files, so
+  // class identity (`instanceof`) still holds across subpath imports.
   {
     input: entries,
     external: isExternal,
@@ -101,6 +102,8 @@ export default defineConfig([
       {
         dir: 'dist',
         format: 'es',
+        preserveModules: true,
+        preserveModulesRoot: 'src',
         entryFileNames: '[name].mjs',
         chunkFileNames: 'chunks/[name]-[hash].mjs',
         sourcemap: true,
@@ -111,6 +114,8 @@ export default defineConfig([
       {
         dir: 'dist',
         format: 'cjs',
+        preserveModules: true,
+        preserveModulesRoot: 'src',
         entryFileNames: '[name].cjs',
         chunkFileNames: 'chunks/[name]-[hash].cjs',
         exports: 'named',

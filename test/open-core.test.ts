@@ -10,6 +10,10 @@ import {
   PushError,
   SseParser,
   TRANSPORT_TAGS,
+  channels,
+  eventSource,
+  longPoll,
+  upgrade,
   isBatch,
   unbatch,
   webSocket,
@@ -108,6 +112,61 @@ describe('transports as values', () => {
   it('push-client/core has no transport of its own: without `transports` it is a BAD_OPTION', () => {
     expect(() => new PushClient('http://127.0.0.1:9/', { autoConnect: false })).toThrow(/"transports" must be a non-empty array/);
     expect(() => new PushClient('http://127.0.0.1:9/', { transports: ['websocket' as never], autoConnect: false })).toThrow(/"transports" names "websocket"/);
+  });
+});
+
+describe('features as values', () => {
+  it('each built-in transport carries the route tag the server reads', () => {
+    expect([webSocket.tag, eventSource.tag, longPoll.tag]).toEqual([TRANSPORT_TAGS.websocket, TRANSPORT_TAGS.eventsource, TRANSPORT_TAGS.longpoll]);
+  });
+
+  it('without the channels feature, join and leave reject with BAD_OPTION naming it, and events still flow', async () => {
+    const s = await startPush();
+    cleanup.add(() => s.stop());
+    const client = new PushClient(s.url, { transports: [webSocket], WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+    cleanup.add(() => client.close());
+    await expect(client.join('room')).rejects.toMatchObject({ code: 'BAD_OPTION', message: expect.stringContaining('channels feature') });
+    await expect(client.leave('room')).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    expect(client.channels).toEqual([]);
+    const got = take(client, 1);
+    await until(() => client.status.state === 'open', 5000, 'open');
+    await s.push.publish('n', 1);
+    expect((await got).map((e) => e.data)).toEqual([1]);
+  });
+
+  it('with the channels feature, join is acknowledged and channel events arrive', async () => {
+    const s = await startPush();
+    cleanup.add(() => s.stop());
+    const client = new PushClient(s.url, { transports: [webSocket], features: [channels], WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+    cleanup.add(() => client.close());
+    await client.join('room');
+    expect(client.channels).toEqual(['room']);
+    const got = take(client, 1);
+    await s.push.publish('n', 'in the room', { channel: 'room' });
+    expect((await got).map((e) => [e.data, e.channel])).toEqual([['in the room', 'room']]);
+  });
+
+  it('upgrade probes run only with the upgrade feature: a client on its fallback moves back to WebSocket with it, stays without it', async () => {
+    const s = await startPush();
+    cleanup.add(() => s.stop());
+    s.gate.ws = false;
+    const options = {
+      transports: [webSocket, longPoll],
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+      upgradeInterval: 50,
+      lastEventId: '0',
+    };
+    const withUpgrade = new PushClient(s.url, { ...options, features: [upgrade] });
+    const without = new PushClient(s.url, options);
+    cleanup.add(() => (withUpgrade.close(), without.close()));
+    await until(() => withUpgrade.status.state === 'open' && without.status.state === 'open', 5000, 'both open');
+    expect([withUpgrade.status.transport, without.status.transport]).toEqual(['longpoll', 'longpoll']);
+    s.gate.ws = true;
+    const upgraded = new Promise((resolve) => withUpgrade.lifecycle.on('transport', resolve));
+    expect(await upgraded).toEqual({ from: 'longpoll', to: 'websocket' });
+    // The client without the feature made no WebSocket attempt since it opened: the server saw one connection of it.
+    expect(s.push.connections.filter((c) => c.transport === 'websocket')).toHaveLength(1);
+    expect(without.status.transport).toBe('longpoll');
   });
 });
 

@@ -1,15 +1,12 @@
 import mitt, { type Emitter } from 'mitt';
-import { ACK, HEARTBEAT, HELLO, LONGEST, PushError, decodeFrame, isEventName, isHello, type Ack, type Frame, type Hello, type SseEvent } from '../protocol';
+import { HEARTBEAT, HELLO, LONGEST, PushError, decodeFrame, isEventName, isHello, type Frame, type Hello, type SseEvent } from '../protocol';
 import type { Carry, Transport, TransportDefinition } from '../transports/transport';
-import { createChannels } from './channels';
+import type { ClientInternals, FeatureHooks } from './feature';
 import { ANY, STATUS, createListeners, type AppFunction } from './listeners';
 import { createLiveness } from './liveness';
-import { recall, remember } from './memory';
 import { resolveOptions, type PushClientOptions, type PushUrl } from './options';
-import { watchPage } from './page';
 import { createResumePoint } from './resume';
 import { createSending } from './sending';
-import type { ShareSeam } from './share';
 import type { Lifecycle, Meta, State, Status } from './state';
 
 type Handler<D> = (data: D, meta: Meta) => void;
@@ -31,7 +28,10 @@ function jsonOrText(payload: string): unknown {
  * reconnect policy and one last-event-id whichever transport the network allows.
  *
  * This is the open core (`push-client/core`): it knows no transport of its own, the `transports`
- * option brings them. `push-client` is the same class with the three built in, by name.
+ * option brings them, and does only what every app needs (fallback over the transports given,
+ * reconnect, resume, dedup, liveness, sends that wait for the connection). The rest comes as
+ * features in the `features` option: channels, upgrade probes, the page's lifecycle, transport
+ * memory, tab sharing. `push-client` is the same class with the three transports and every feature.
  *
  * The methods are closures over the connection's state rather than prototype methods: minified, a
  * closure's variables shrink to one letter where `this.field` would not, which keeps the bundle small.
@@ -46,7 +46,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
   declare readonly status: Status;
   /** Id of the last event delivered; sent on every reconnect so the server resumes after it. */
   declare readonly lastEventId?: string;
-  /** Channels joined (or being joined); re-joined by themselves after every reconnect. */
+  /** Channels joined (or being joined); re-joined by themselves after every reconnect. Needs the `channels` feature. */
   declare readonly channels: string[];
   /** Calls `fn(data, meta)` for every event named `name`; returns a function that removes it. */
   declare on: <K extends keyof E & string>(name: K, fn: Handler<E[K]>) => () => void;
@@ -69,9 +69,9 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
    * Resolves when written (WebSocket) or accepted (HTTP); rejects with a `PushError` otherwise.
    */
   declare send: <K extends string>(event: K, data?: K extends keyof S ? S[K] : unknown) => Promise<void>;
-  /** Joins a channel; resolves when the server accepts, rejects with `JOIN_REFUSED` when it refuses. */
+  /** Joins a channel; resolves when the server accepts, rejects with `JOIN_REFUSED` when it refuses. Needs the `channels` feature. */
   declare join: (channel: string) => Promise<void>;
-  /** Leaves a channel; resolves when the server has taken note. */
+  /** Leaves a channel; resolves when the server has taken note. Needs the `channels` feature. */
   declare leave: (channel: string) => Promise<void>;
   /** Closes the connection and releases every timer, socket and listener. Pending sends reject with `CLOSED`. */
   declare close: () => void;
@@ -83,25 +83,14 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
    */
   constructor(url: PushUrl, options?: PushClientOptions) {
     const resolved = resolveOptions(url, options);
-    let transports = resolved.transports;
     const { handlers, notify, dispatch, on } = createListeners(this.lifecycle);
     const resume = createResumePoint(resolved.lastEventId);
-    /** Where the transport that worked is remembered: the URLs, whatever the query adds per connect. */
-    const memoryKey = JSON.stringify(resolved.urls);
     let status: Status;
 
     // ---- the connection's state ----------------------------------------------------------------
     /** The open transport, its definition, and what its peer is (`plain` is undefined until its first message). */
     let open: Transport | undefined;
     let openDefinition: TransportDefinition | undefined;
-    /** The name shown in status and meta: the open transport's, or the one it relays (a shared tab's leader's). */
-    let openName: string | undefined;
-    let plain: boolean | undefined;
-    /** Index (in `transports`) of the transport that worked last: each pass starts there. */
-    let preferred = Math.max(
-      0,
-      transports.findIndex((t) => t.name === recall(memoryKey)),
-    );
     /** Failed attempts in a row, and when the run of failures started (for the policy's `elapsed`). */
     let attempt = 0;
     let failingSince = 0;
@@ -115,8 +104,6 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     /** Transports being tried (connect or upgrade probe) and their connect timers, stopped on close. */
     const trying = new Map<Transport, Timer>();
     let retryTimer: Timer | undefined;
-    let upgradeTimer: Timer | undefined;
-    let unwatchPage: (() => void) | undefined;
     let query: Record<string, string> | undefined;
     let headers: Record<string, string> | undefined;
     /** What each transport's last attempt left for its next (an EventSource reconnecting by itself, for SSE). */
@@ -147,35 +134,27 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const setState = (state: State, error?: PushError) => {
       status = Object.freeze({
         state,
-        transport: state === 'open' ? openName! : null,
+        transport: state === 'open' ? internals.openName! : null,
         attempt,
         lastEventId: resume.get(),
         ...(error && { error }),
-        ...(shareStatus && { share: shareStatus }),
+        ...internals.statusExtra,
       });
       dispatch(STATUS, status);
     };
 
     const liveness = createLiveness(resolved.heartbeatTimeout, !!options?.heartbeatTimeout, {
-      watching: () => !!open && !plain,
+      watching: () => !!open && !internals.plain,
       silentOnPurpose: () => !!(globalThis as { document?: Document }).document?.hidden && !!openDefinition?.silentWhenHidden?.(resolved),
       dead: (timeout) => drop(open!, fail('TRANSPORT_FAILED', `no message for ${timeout} ms`)),
-    });
-
-    const channels = createChannels(resolved.channels, {
-      isOpen: () => status.state === 'open',
-      isClosed: closed,
-      send: (text) => void (seam?.control?.(text) || open!.send(text).catch(() => {})),
-      plain: () => plain,
-      // An upgrade probe on its way asked for the old channel list: ask again later with the new one.
-      changed: () => open && trying.size && (stopProbes(), probe(preferred)),
-      report,
     });
 
     const sending = createSending(resolved.maxQueued, {
       state: () => status.state,
       transmit: (event, data, json) =>
-        open!.send(plain ? (typeof data === 'string' ? data : json!) : '{"e":' + JSON.stringify(event) + (json === undefined ? '' : ',"d":' + json) + '}'),
+        open!.send(
+          internals.plain ? (typeof data === 'string' ? data : json!) : '{"e":' + JSON.stringify(event) + (json === undefined ? '' : ',"d":' + json) + '}',
+        ),
       touch: () => liveness.alive(),
     });
 
@@ -185,12 +164,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (status.state !== 'idle' && !closed()) return;
       attempt = 0;
       failingSince = Date.now();
-      if (shareName) joinShareGroup(shareName);
-      unwatchPage = watchPage({
-        wake: liveness.alive,
-        online: () => retryTimer && connectPass(), // waiting out a backoff: the network is back, go now
-        offline: () => open && drop(open, fail('TRANSPORT_FAILED', 'went offline')),
-      });
+      run('connecting');
       setState('connecting');
       connectPass();
     };
@@ -208,13 +182,14 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         if (started === generation) reconnect(fail('TRANSPORT_FAILED', 'query or headers threw', cause));
         return;
       }
-      // With `share`, whether this tab leads or follows decides which transports to try.
-      await sharing;
-      if (started === generation) tryInTurn(preferred, 0);
+      // With tab sharing, whether this tab leads or follows decides which transports to try.
+      await internals.ready;
+      if (started === generation) tryInTurn(internals.preferred, 0);
     };
 
     /** Tries transport number `start + offset` (wrapping), and the next ones on failure, then reconnects. */
     const tryInTurn = (start: number, offset: number, error?: PushError): void => {
+      const transports = internals.transports;
       if (offset === transports.length) return reconnect(error);
       const index = (start + offset) % transports.length;
       attemptTransport(
@@ -229,15 +204,15 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
      * or a plain server's first event) within `connectTimeout`: an open socket that passes nothing
      * is a failure.
      */
-    const attemptTransport = (index: number, opened: (t: Transport, first: SseEvent) => void, failed: (e: PushError) => void) => {
-      const definition = transports[index];
+    const attemptTransport: ClientInternals['attempt'] = (index, opened, failed) => {
+      const definition = internals.transports[index];
       const url = new URL(resolved.urls[definition.name]);
       const params = url.searchParams;
       for (const key in query) params.set(key, query[key]);
       params.set('t', definition.tag);
       const lastEventId = resume.get();
       if (lastEventId !== undefined) params.set('lastEventId', lastEventId);
-      for (const channel of new Set([...channels.joined, ...(seam?.otherChannels?.() || [])])) params.append('ch', channel);
+      run('params', params);
       const carry = carried.get(definition) || carried.set(definition, {}).get(definition);
       const transport = definition.create({ ...resolved, url: url.href, headers, names: () => [...handlers.keys()].filter(isEventName), carry });
       const settled = () => (clearTimeout(timer), trying.delete(transport));
@@ -259,10 +234,10 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const adopt = (transport: Transport, index: number, upgraded: boolean) => {
       dropCarried(); // an EventSource left to reconnect, if another transport opened instead
       resume.connected(upgraded);
-      open = transport;
-      openDefinition = transports[index];
-      preferred = index;
-      plain = undefined;
+      internals.open = open = transport;
+      openDefinition = internals.transports[index];
+      internals.preferred = index;
+      internals.plain = undefined;
       delivered = false;
       openedAt = Date.now();
       liveness.heard();
@@ -274,10 +249,10 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const reportPeerFault = (e: PushError) => e.code === 'BAD_FRAME' && report(e);
 
     /** The open transport ended: reconnect after the backoff, or stop for good if the error is fatal. */
-    const drop = (transport: Transport, e: PushError) => {
-      if (transport !== open) return;
+    const drop = (transport: Transport | undefined, e: PushError) => {
+      if (!transport || transport !== open) return;
       transport.stop();
-      open = undefined;
+      internals.open = open = undefined;
       endOpen();
       if (e.code === 'UNAUTHORIZED') return stop(e);
       // A connection that delivered events, or stayed up long enough, was a success.
@@ -287,14 +262,13 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     const endOpen = () => {
       liveness.stop();
-      stopProbes();
+      stopTrying();
     };
 
-    const stopProbes = () => {
-      clearTimeout(upgradeTimer);
+    const stopTrying = () => {
       trying.forEach((timer, transport) => (clearTimeout(timer), transport.stop()));
       trying.clear();
-      resume.watchProbe(false);
+      run('ended');
     };
 
     const reconnect = (e?: PushError) => {
@@ -317,15 +291,12 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       clearTimeout(retryTimer);
       retryTimer = undefined;
       open?.stop();
-      open = openDefinition = undefined;
+      internals.open = open = openDefinition = undefined;
       dropCarried();
       lastOpenName = null;
-      unwatchPage?.();
-      leaveGroup?.();
-      leaveGroup = sharing = undefined;
       const error = fail('CLOSED', 'client closed', e);
       sending.flush(error);
-      channels.rejectAll(error);
+      run('stopped', error);
       setState('closed', e);
       notify('close', { error: e });
     };
@@ -334,19 +305,19 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
 
     /** What the open transport delivers: a leading tab passes it on to the tabs that follow. */
     const receiveFromTransport = (e: SseEvent) => {
-      seam?.relay?.(e);
+      run('relay', e);
       receive(e);
     };
 
     const receive = (e: SseEvent) => {
       liveness.heard();
       if (e.retry !== undefined) serverRetry = e.retry;
-      if (plain === undefined && (plain = !isHello(e))) {
+      if (internals.plain === undefined && (internals.plain = !isHello(e))) {
         resume.forgetRecent();
-        channels.rejectAll(fail('SEND_UNSUPPORTED', 'a plain server has no channels'));
+        run('plain');
         if (!inTurn(() => opened(true))) return;
       }
-      if (plain) return void ((e.data || e.id !== undefined) && deliver(e.event, e.data, e.id));
+      if (internals.plain) return void ((e.data || e.id !== undefined) && deliver(e.event, e.data, e.id));
       let frame: Frame;
       try {
         frame = decodeFrame(e);
@@ -359,8 +330,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (event === HEARTBEAT) return void (frame.id && resume.accept(frame.id));
       const control = jsonOrText(frame.data) as any;
       if (event === HELLO && typeof control?.cid === 'string') return hello(control);
-      if (event === ACK && typeof control?.r === 'number') return channels.ack(control as Ack);
-      report(fail('BAD_FRAME', `bad control message ${event}`));
+      if (!hooks.some((feature) => feature.control?.(event, control))) report(fail('BAD_FRAME', `bad control message ${event}`));
     };
 
     const hello = (h: Hello) => {
@@ -369,27 +339,23 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       inTurn(
         () => h.replay || notify('gap', { lastEventId: resume.get() }),
         () => resume.startAt(h.last),
-        () => channels.hello(h),
+        () => run('hello', h),
         () => opened(h.replay),
       );
     };
 
     const opened = (resumed: boolean) => {
       const from = lastOpenName;
-      const to = (openName = open!.name || openDefinition!.name);
+      const to = (internals.openName = open!.name || openDefinition!.name);
       lastOpenName = to;
-      remember(memoryKey, to, resolved.rememberTransport);
       inTurn(
         // Queued sends first, so that a send from a listener below goes after them.
         () => sending.flush(),
         () => setState('open'),
         () => from !== to && notify('transport', { from, to }),
         () => notify('open', { transport: to, resumed }),
-        () => {
-          if (plain) return;
-          liveness.start();
-          if (preferred && resolved.upgradeInterval) probe(preferred); // which waits upgradeInterval first
-        },
+        () => internals.plain || liveness.start(),
+        () => run('opened', internals.plain),
       );
     };
 
@@ -408,86 +374,56 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       }
       // A channel this tab does not hold: a shared connection joins every tab's, and a leave is not
       // acknowledged at once. The resume point moves past it all the same.
-      if (channel !== undefined && !channels.joined.has(channel)) return;
-      const meta: Meta = { event, id, transport: openName!, channel };
+      if (channel !== undefined && hooks.some((feature) => feature.accepts?.(channel) === false)) return;
+      const meta: Meta = { event, id, transport: internals.openName!, channel };
       dispatch(event, data, meta);
       dispatch(ANY, event, data, meta);
     };
 
-    // ---- upgrade back to a better transport -----------------------------------------------------
+    // ---- features -------------------------------------------------------------------------------
 
-    /** While on a fallback, tries the better transports one by one; the first that says hello takes over. */
-    const probe = (index: number): void => {
-      const current = open;
-      resume.watchProbe(false);
-      if (!current) return;
-      // Without a resume point the new transport cannot replay what the old one is still delivering.
-      if (index >= preferred || resume.get() === undefined) return void (upgradeTimer = setTimeout(probe, resolved.upgradeInterval, 0));
-      resume.watchProbe(true);
-      attemptTransport(
-        index,
-        (transport, first) => {
-          if (!isHello(first) || current !== open) return (transport.stop(), probe(preferred));
-          current.stop();
-          adopt(transport, index, true);
-          endOpen();
-          receiveFromTransport(first);
-        },
-        () => probe(index + 1),
-      );
+    const internals: ClientInternals & { open?: Transport; plain?: boolean; openName?: string } = {
+      client: this,
+      options: resolved,
+      resume,
+      transports: resolved.transports,
+      preferred: 0,
+      trying,
+      status: () => status,
+      notify,
+      report,
+      attempt: attemptTransport,
+      adopt,
+      endOpen,
+      stopTrying,
+      receiveFromTransport,
+      receive,
+      drop: (e) => drop(open, e),
+      reconnectNow: () => retryTimer && connectPass(),
+      restart() {
+        if (!open && !retryTimer && !trying.size) return; // the first pass has yet to begin
+        open?.stop();
+        internals.open = open = undefined;
+        endOpen();
+        attempt = 0;
+        setState('connecting');
+        connectPass();
+      },
+      alive: () => liveness.alive(),
+      control: (text) => void open?.send(text).catch(() => {}),
+      refreshStatus: () => setState(status.state, status.error),
     };
+    // Without the channels feature, join and leave say what is missing (the feature replaces them).
+    const needsChannels = () => Promise.reject(fail('BAD_OPTION', 'join and leave need the channels feature'));
+    Object.assign(this, { join: needsChannels, leave: needsChannels });
+    Object.defineProperty(this, 'channels', { get: () => [], configurable: true });
+    const hooks: FeatureHooks[] = (resolved.features || []).map((feature) => feature(internals));
+    /** Calls hook `name` of every feature, in order. */
+    const run = <K extends keyof FeatureHooks>(name: K, ...args: Parameters<NonNullable<FeatureHooks[K]>>) =>
+      hooks.forEach((feature) => (feature[name] as ((...a: unknown[]) => void) | undefined)?.(...args));
 
-    // ---- sharing one connection among tabs (loaded only when asked for) --------------------------
-
-    const shareName =
-      resolved.share && typeof navigator === 'object' && navigator.locks && typeof BroadcastChannel === 'function'
-        ? 'push-client:' + (resolved.share === true ? memoryKey : resolved.share)
-        : undefined;
-    let shareStatus: Status['share'];
-    /** Settles once this tab knows whether it leads or follows; `undefined` without sharing. */
-    let sharing: Promise<unknown> | undefined;
-    let leaveGroup: (() => void) | undefined;
-    let seam: ShareSeam | undefined;
-    const joinShareGroup = (name: string) => {
-      // The leader may be a background tab: it must not pause long-polling for the group.
-      resolved.pollWhenHidden = true;
-      let decided: () => void;
-      sharing = new Promise<void>((resolve) => (decided = resolve));
-      seam = {
-        name,
-        client: this,
-        use(list = resolved.transports) {
-          // A follower's transport has no URL of its own: it carries the resume point and channels in the first one's.
-          for (const transport of list) resolved.urls[transport.name] ??= resolved.urls[resolved.transports[0].name];
-          transports = list;
-          preferred = 0;
-          decided();
-          if (!open && !retryTimer && !trying.size) return; // the first pass has yet to begin
-          open?.stop();
-          open = undefined;
-          endOpen();
-          attempt = 0;
-          setState('connecting');
-          connectPass();
-        },
-        reconnectNow: () => retryTimer && connectPass(),
-        transmit: (text) => (open ? open.send(text) : Promise.reject(fail('SEND_FAILED', 'not connected'))),
-        inject: receive,
-        setShare(share) {
-          shareStatus = share;
-          setState(status.state, status.error);
-        },
-      };
-      import('./share').then(({ joinGroup }) => {
-        if (sharing && !closed()) leaveGroup = joinGroup(seam!);
-      });
-    };
-
-    Object.defineProperties(this, {
-      status: { get: () => status },
-      lastEventId: { get: resume.get },
-      channels: { get: () => [...channels.joined] },
-    });
+    Object.defineProperty(this, 'status', { get: () => status });
+    Object.defineProperty(this, 'lastEventId', { get: resume.get });
     Object.assign(this, {
       on,
       off: (name: string, handler: AppFunction) => void handlers.get(name)?.delete(handler),
@@ -499,8 +435,6 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       subscribe: (handler: AppFunction) => (handler(status), on(STATUS, handler)),
       connect,
       send: sending.send,
-      join: channels.join,
-      leave: channels.leave,
       close: () => stop(),
     });
     setState('idle');

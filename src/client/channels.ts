@@ -1,4 +1,5 @@
-import { JOIN, LEAVE, PushError, encodeClientMessage, isChannelName, type Ack, type Hello } from '../protocol';
+import { ACK, JOIN, LEAVE, PushError, encodeClientMessage, isChannelName, type Ack, type Hello } from '../protocol';
+import type { Feature } from './feature';
 
 type Waiter = { resolve: () => void; reject: (e: PushError) => void };
 /** `$join\tchannel` or `$leave\tchannel`: one pending request per channel and kind. */
@@ -87,3 +88,29 @@ export function createChannels(
     },
   };
 }
+
+/**
+ * The channels feature: `join()`, `leave()`, the `channels` getter and the `channels` option,
+ * joined again by every connect (each channel in the URL), acknowledged by the server.
+ */
+export const channels: Feature = (internals) => {
+  const state = createChannels(internals.options.channels, {
+    isOpen: () => internals.status().state === 'open',
+    isClosed: () => internals.status().state === 'closed',
+    send: (text) => internals.control(text),
+    plain: () => internals.plain,
+    // An upgrade probe on its way asked for the old channel list: ask again later with the new one.
+    changed: () => internals.reprobe?.(),
+    report: internals.report,
+  });
+  Object.defineProperty(internals.client, 'channels', { get: () => [...state.joined] });
+  Object.assign(internals.client, { join: state.join, leave: state.leave });
+  return {
+    params: (params) => state.joined.forEach((channel) => params.append('ch', channel)),
+    hello: state.hello,
+    control: (event, data) => event === ACK && typeof data?.r === 'number' && (state.ack(data as Ack), true),
+    plain: () => state.rejectAll(new PushError('SEND_UNSUPPORTED', 'a plain server has no channels')),
+    accepts: (channel) => state.joined.has(channel),
+    stopped: state.rejectAll,
+  };
+};

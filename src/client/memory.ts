@@ -1,3 +1,5 @@
+import type { Feature } from './feature';
+
 /**
  * Which transport last worked for a URL, kept for `ttl` ms in memory and in the tab's
  * `sessionStorage`, so the next client (or the page after a reload) starts where it will succeed
@@ -36,3 +38,16 @@ export function remember(url: string, name: string, ttl: number): void {
     /* storage full or blocked: memory is enough */
   }
 }
+
+/**
+ * The transport memory feature: each client starts with the transport that last worked for its
+ * URLs (kept `rememberTransport` ms), so a page reload does not wait out a blocked WebSocket again.
+ */
+export const transportMemory: Feature = (internals) => {
+  const key = JSON.stringify(internals.options.urls);
+  internals.preferred = Math.max(
+    0,
+    internals.transports.findIndex((transport) => transport.name === recall(key)),
+  );
+  return { opened: () => remember(key, internals.openName!, internals.options.rememberTransport) };
+};

@@ -1,5 +1,6 @@
 import type { EventSourceClass } from '../transports/eventsource';
 import type { TransportDefinition } from '../transports/transport';
+import type { Feature } from './feature';
 import { backoffPolicy, defaultReconnect, type ReconnectOptions, type ReconnectPolicy } from './backoff';
 import { badOption } from './bad-option';
 import { parseUrl } from './url';
@@ -14,6 +15,12 @@ export interface PushClientOptions<Transport = TransportDefinition> {
    * `push-client`: their names or values; default all three, or the keys of a per-transport URL object.
    */
   transports?: Transport[];
+  /**
+   * `push-client/core`: what the client does beyond connecting, sending and receiving, as the
+   * feature values you import (`[channels, upgrade, pageLifecycle, transportMemory, tabSharing]`);
+   * an option of a feature not given is ignored. `push-client` has them all and takes none.
+   */
+  features?: Feature[];
   /** ms for one transport to deliver its first message (the hello) before the next is tried. Default 5000. */
   connectTimeout?: number;
   /**
@@ -68,9 +75,12 @@ export type PushUrl = string | Partial<Record<string, string>>;
 
 /** Options with defaults filled in. */
 export type Resolved = Required<
-  Omit<PushClientOptions, 'reconnect' | 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share'>
+  Omit<
+    PushClientOptions,
+    'reconnect' | 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share' | 'features'
+  >
 > &
-  Pick<PushClientOptions, 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share'> & {
+  Pick<PushClientOptions, 'lastEventId' | 'query' | 'headers' | 'decode' | 'WebSocket' | 'EventSource' | 'fetch' | 'channels' | 'share' | 'features'> & {
     reconnect: ReconnectPolicy;
     minUptime: number;
     /** The URL of each transport, by name. */

@@ -1,3 +1,6 @@
+import { PushError } from '../protocol';
+import type { Feature } from './feature';
+
 /** What the page tells the client: time may have jumped, or the network came or went. */
 export interface PageHooks {
   /** The page became visible or was restored: timers may have been frozen, check the heartbeat now. */
@@ -26,3 +29,20 @@ export function watchPage(h: PageHooks): () => void {
     for (const [t, n, f] of pairs) t.removeEventListener(n, f);
   };
 }
+
+/**
+ * The page lifecycle feature: a page that comes back (shown, focused, visible) checks the heartbeat
+ * by the clock at once; going offline drops the connection, coming online ends a backoff's wait.
+ */
+export const pageLifecycle: Feature = (internals) => {
+  let unwatch: (() => void) | undefined;
+  return {
+    connecting: () =>
+      (unwatch = watchPage({
+        wake: internals.alive,
+        online: internals.reconnectNow, // waiting out a backoff: the network is back, go now
+        offline: () => internals.drop(new PushError('TRANSPORT_FAILED', 'went offline')),
+      })),
+    stopped: () => unwatch?.(),
+  };
+};

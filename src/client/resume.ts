@@ -52,3 +52,6 @@ export function createResumePoint(initial?: string) {
     },
   };
 }
+
+/** The resume point and duplicate filter of one client. */
+export type ResumePoint = ReturnType<typeof createResumePoint>;

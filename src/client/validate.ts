@@ -64,6 +64,9 @@ export function validateOptions(url: PushUrl, options: PushClientOptions): void 
     const value = options[key as keyof typeof TYPES];
     if (value != null && !TYPES[key as keyof typeof TYPES].includes(typeof value)) badOption(key, 'must be of type ' + TYPES[key as keyof typeof TYPES]);
   }
+  if (options.features != null && !(Array.isArray(options.features) && options.features.every((feature) => typeof feature === 'function'))) {
+    badOption('features', 'must be an array of features (channels, upgrade, ...)');
+  }
   if (options.channels != null && !(Array.isArray(options.channels) && options.channels.every(isChannelName))) {
     badOption('channels', 'must be an array of channel names');
   }

@@ -1,4 +1,4 @@
-import { isBatch, PushError, type SseEvent, T, unbatch } from '../protocol';
+import { isBatch, PushError, type SseEvent, unbatch } from '../protocol';
 import { held, park, take } from './handover';
 import { httpSender } from './http';
 import { helloCid, tooLarge, type Transport, type TransportDefinition, type TransportFactory, type TransportOptions } from './transport';
@@ -116,4 +116,4 @@ const create: TransportFactory = (o) => {
 };
 
 /** eventSource: pass it in `transports` (push-client/core). */
-export const eventSource: TransportDefinition = { name: 'eventsource', tag: T.eventsource, scheme: 'http', create };
+export const eventSource: TransportDefinition = { name: 'eventsource', tag: 'sse', scheme: 'http', create };

@@ -1,4 +1,4 @@
-import { HEARTBEAT, PushError, parseEvents, type SseEvent, T } from '../protocol';
+import { HEARTBEAT, PushError, parseEvents, type SseEvent } from '../protocol';
 import { STOPPED, discard, httpError, httpSender, request, utf8 } from './http';
 import { helloCid, tooLarge, type Transport, type TransportDefinition, type TransportFactory } from './transport';
 
@@ -80,7 +80,7 @@ const create: TransportFactory = (o) => {
 /** longPoll: pass it in `transports` (push-client/core). */
 export const longPoll: TransportDefinition = {
   name: 'longpoll',
-  tag: T.longpoll,
+  tag: 'lp',
   scheme: 'http',
   create,
   silentWhenHidden: (o) => !o.pollWhenHidden,

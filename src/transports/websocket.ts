@@ -1,4 +1,4 @@
-import { PushError, parseEvents, T } from '../protocol';
+import { PushError, parseEvents } from '../protocol';
 import { tooLarge, type TransportDefinition, type TransportFactory } from './transport';
 
 /**
@@ -55,4 +55,4 @@ const create: TransportFactory = (o) => {
 };
 
 /** webSocket: pass it in `transports` (push-client/core). */
-export const webSocket: TransportDefinition = { name: 'websocket', tag: T.websocket, scheme: 'ws', create };
+export const webSocket: TransportDefinition = { name: 'websocket', tag: 'ws', scheme: 'ws', create };
