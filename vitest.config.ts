@@ -1,9 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /** Runs every benchmark (test/bench-smoke.test.ts): in a group of its own, after the others. */
 const BENCH_SMOKE = 'test/bench-smoke.test.ts';
 
 export default defineConfig({
+  // Examples import the package by its name, as an app does (docs print them as they are).
+  resolve: { alias: [{ find: /^push-client\/core$/, replacement: fileURLToPath(new URL('./src/core.ts', import.meta.url)) }] },
   test: {
     environment: 'node',
     testTimeout: 20_000,

@@ -3,6 +3,7 @@
  * src/, works like the built-in ones; the reconnect policy may be a function; a connection that
  * delivered events counts as a success for the backoff.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
@@ -23,54 +24,22 @@ import {
 } from '../src/core';
 import { cleanups, sleep, until } from './helpers/net';
 import { startProxiedPush, startPush, take } from './helpers/push';
+import { httpStream } from '../examples/http-stream-transport';
 
 const cleanup = cleanups();
 afterEach(() => cleanup.run());
 
-/**
- * A transport written by an app: the server's SSE stream read with `fetch` and a streaming parser
- * (what centrifuge calls http_stream). It has its own name, and asks the server for its SSE route
- * (tag `sse`), whose wire format it shares. Receive-only: sends reject.
- */
-const httpStream: TransportDefinition = {
-  name: 'httpstream',
-  tag: TRANSPORT_TAGS.eventsource,
-  scheme: 'http',
-  create(options) {
-    const abort = new AbortController();
-    let stopped = false;
-    const transport: Transport = {
-      connect() {
-        (async () => {
-          const res = await fetch(options.url, { signal: abort.signal });
-          if (!res.ok || !res.body) throw new PushError('TRANSPORT_FAILED', `http stream: HTTP ${res.status}`);
-          const deliver = (e: SseEvent) => !stopped && transport.onreceive(e);
-          // Our server sends a tick's events as one `$batch` message: each inside keeps its own id.
-          const parser = new SseParser((e) => (isBatch(e) ? unbatch(e, options.maxMessageSize, deliver) : deliver(e)), undefined, options.maxMessageSize);
-          const decoder = new TextDecoder();
-          const reader = res.body.getReader();
-          for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parser.push(decoder.decode(chunk.value, { stream: true }));
-          throw new PushError('TRANSPORT_FAILED', 'http stream ended');
-        })().catch((e) => {
-          if (stopped) return;
-          stopped = true;
-          transport.onclose(e instanceof PushError ? e : new PushError('TRANSPORT_FAILED', 'http stream failed', { cause: e }));
-        });
-      },
-      send: () => Promise.reject(new PushError('SEND_UNSUPPORTED', 'http stream is receive-only')),
-      stop() {
-        stopped = true;
-        abort.abort();
-      },
-      onreceive: () => {},
-      onclose: () => {},
-      onerror: () => {},
-    };
-    return transport;
-  },
-};
+/** The example docs/open-core.md prints, as it is printed (checked below). */
+const EXAMPLE = 'examples/http-stream-transport.ts';
 
 describe('transports as values', () => {
+  it('docs/open-core.md prints the example transport exactly as the file this test runs', () => {
+    const docs = readFileSync('docs/open-core.md', 'utf8');
+    const block = /```ts\n(import \{ PushError, SseParser[\s\S]*?)```/.exec(docs)?.[1];
+    expect(block, 'the example block in docs/open-core.md').toBeDefined();
+    expect(block).toBe(readFileSync(EXAMPLE, 'utf8'));
+  });
+
   it('a transport written outside src/ receives, reports its name, and resumes without loss after the server drops it', async () => {
     const s = await startPush({ retryMs: 0 });
     cleanup.add(() => s.stop());

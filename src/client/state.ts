@@ -1,6 +1,6 @@
 import type { PushError } from '../protocol';
 
-/** `idle` before `connect()`, `closed` after `close()` or a fatal error; see the README's state diagram. */
+/** `idle` before `connect()`, `closed` after `close()` or a fatal error; docs/client.md draws how it moves (`idle → connecting → open ⇄ reconnecting → closed`). */
 export type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** An immutable snapshot, replaced (never mutated) on every change of state or transport. */
