@@ -89,6 +89,37 @@ export function cdnBundle(file = 'dist/push-client.min.js', mode: 'production' |
   };
 }
 
+/**
+ * The ES-module script for `<script type="module">` from a CDN: what a Vite app gets (ES2020, only
+ * what `push-client` exports; the opt-in FetchEventSource is a module of its own), minified, with tab
+ * sharing in a chunk of its own that the script loads with `import()` only when `share` is on, where
+ * the classic IIFE script carries it inline.
+ */
+export function cdnModule(dir = 'dist/cdn'): RollupOptions & { output: OutputOptions } {
+  return {
+    input: { 'push-client.min': fromHere('src/cdn-module.ts'), 'fetch-event-source.min': fromHere('src/transports/fetch-event-source.ts') },
+    plugins: [
+      nodeResolve({ browser: true, preferBuiltins: false }),
+      esbuild({ target: 'es2020', tsconfig: fromHere('tsconfig.json'), define: { 'process.env.NODE_ENV': JSON.stringify('production') } }),
+      terser({
+        ecma: 2020,
+        module: true,
+        compress: { passes: 2, unsafe_arrows: true, unsafe_methods: true },
+        keep_classnames: /^Push/,
+        format: { comments: /^!/ },
+      }),
+    ],
+    output: {
+      dir: path.resolve(fromHere('.'), dir),
+      format: 'es',
+      entryFileNames: '[name].mjs',
+      chunkFileNames: '[name]-[hash].min.mjs',
+      banner,
+      sourcemap: true,
+    },
+  };
+}
+
 export default defineConfig([
   // ESM + CJS for all entries, one output module per source module (`preserveModules`): an app's
   // bundler then drops every module the app does not reach (`sideEffects: false` works per module),
@@ -130,4 +161,5 @@ export default defineConfig([
   // development one that checks every option.
   cdnBundle('dist/push-client.min.js'),
   cdnBundle('dist/push-client.js', 'development'),
+  cdnModule(),
 ]);

@@ -4,7 +4,7 @@
  * global `new PushClient(url)`, no module and no build step. Events arrive in Chromium over each
  * transport, and sends reach the server.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
 import { expect, ROOT, test, type TestServer } from './fixtures';
@@ -124,4 +124,36 @@ test('the development script checks every option; the production one keeps only 
     badTimeout: 'accepted',
     credentials: 'BAD_OPTION: push-client: option "url" must not hold credentials',
   });
+});
+
+test('the ES-module script (dist/cdn) receives events in a <script type="module"> page, and loads tab sharing only when share is on', async ({
+  page,
+  server,
+}) => {
+  const cdn = path.join(ROOT, 'dist/cdn');
+  for (const file of readdirSync(cdn).filter((name) => name.endsWith('.mjs'))) await server.file('/cdn/' + file, path.join(cdn, file), 'text/javascript');
+  const scripts: string[] = [];
+  page.on('request', (r) => {
+    if (r.resourceType() === 'script') scripts.push(path.basename(new URL(r.url()).pathname));
+  });
+  server.html(
+    '/',
+    `<!doctype html><script type="module">
+      import { PushClient, PushError } from '/cdn/push-client.min.mjs';
+      const client = (window.client = new PushClient(location.origin + '/push', { share: new URLSearchParams(location.search).has('share') }));
+      window.got = [];
+      client.on('price', (data) => window.got.push(data));
+      window.isPushError = (e) => e instanceof PushError;
+    </script>`,
+  );
+  await page.goto(server.origin + '/');
+  await expect.poll(() => page.evaluate(() => (window as any).client?.status.state), long).toBe('open');
+  await server.push.publish('price', { px: 1 });
+  await expect.poll(() => page.evaluate(() => (window as any).got), long).toEqual([{ px: 1 }]);
+  expect(scripts.some((name) => name.startsWith('share-'))).toBe(false);
+  expect(scripts.some((name) => name.startsWith('fetch-event-source'))).toBe(false);
+
+  await page.goto(server.origin + '/?share');
+  await expect.poll(() => page.evaluate(() => (window as any).client?.status.share?.leader), long).toBe(true);
+  expect(scripts.some((name) => name.startsWith('share-'))).toBe(true);
 });
