@@ -6,22 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import {
-  PushClient,
-  PushError,
-  SseParser,
-  TRANSPORT_TAGS,
-  channels,
-  eventSource,
-  longPoll,
-  upgrade,
-  isBatch,
-  unbatch,
-  webSocket,
-  type SseEvent,
-  type Transport,
-  type TransportDefinition,
-} from '../src/core';
+import { PushClient, TRANSPORT_TAGS, channels, eventSource, longPoll, upgrade, webSocket } from '../src/core';
 import { cleanups, sleep, until } from './helpers/net';
 import { startProxiedPush, startPush, take } from './helpers/push';
 import { httpStream } from '../examples/http-stream-transport';
