@@ -40,79 +40,82 @@ export type EventSourceClass = new (url: string, init?: EventSourceInitPlus) => 
  * (FetchEventSource: a 401, a Retry-After, or on a plain stream the server's `retry:` as
  * `retryAfter`), is closed and the client waits as long as that error says.
  */
-const create: TransportFactory = (o) => {
-  let es: EventSourceLike | undefined;
+const create: TransportFactory = (options) => {
+  let source: EventSourceLike | undefined;
   let cid: string | undefined;
-  let prev = '';
-  const sender = httpSender(o, () => cid);
+  let previousId = '';
+  const sender = httpSender(options, () => cid);
   const stop = () => {
-    es?.close();
-    es = undefined;
+    source?.close();
+    source = undefined;
     sender.stop();
   };
-  const t = {
+  const transport = {
     connect() {
-      let h = take(o.carry);
-      if (!h) {
-        const ES: EventSourceClass | undefined = o.EventSource || globalThis.EventSource;
-        if (!ES) return t.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
+      let handover = take(options.carry);
+      if (!handover) {
+        const EventSourceClassToUse: EventSourceClass | undefined = options.EventSource || globalThis.EventSource;
+        if (!EventSourceClassToUse) return transport.onclose(new PushError('TRANSPORT_FAILED', 'no EventSource: pass options.EventSource'));
         // The client resumes with the id in the query (`lastEventId`, for our server); a plain server
         // reads Last-Event-ID, which an EventSource that takes headers sends as well.
-        const last = new URL(o.url).searchParams.get('lastEventId');
-        const headers = last === null ? o.headers : { ...o.headers, 'Last-Event-ID': last };
+        const last = new URL(options.url).searchParams.get('lastEventId');
+        const headers = last === null ? options.headers : { ...options.headers, 'Last-Event-ID': last };
         // The `eventsource` package takes headers through a `fetch` of its own: one that adds them
         // (its own go last: Accept, and Last-Event-ID when it reconnects by itself).
-        const f: typeof fetch = (url, i) => (o.fetch || fetch)(url, { ...i, headers: { ...headers, ...(i?.headers as object) } });
-        h = held(new ES(o.url, { ...o, headers, fetch: f, report: (e) => t.onerror(e) } as EventSourceInitPlus), last || '');
+        const fetchWithHeaders: typeof fetch = (url, init) => (options.fetch || fetch)(url, { ...init, headers: { ...headers, ...(init?.headers as object) } });
+        handover = held(
+          new EventSourceClassToUse(options.url, { ...options, headers, fetch: fetchWithHeaders, report: (e) => transport.onerror(e) } as EventSourceInitPlus),
+          last || '',
+        );
       }
-      const { source: s } = h;
-      es = s;
-      prev = h.lastEventId;
-      const on = (m: MessageEvent) => {
-        if (es !== s) return;
-        const e: SseEvent = { event: m.type, data: m.data };
+      const { source: attemptSource } = handover;
+      source = attemptSource;
+      previousId = handover.lastEventId;
+      const onMessage = (message: MessageEvent) => {
+        if (source !== attemptSource) return;
+        const e: SseEvent = { event: message.type, data: message.data };
         // `lastEventId` outlives the event that set it: an event without an id repeats the last one.
-        if (m.lastEventId !== prev && (prev = m.lastEventId)) e.id = prev;
+        if (message.lastEventId !== previousId && (previousId = message.lastEventId)) e.id = previousId;
         // Our server sends a tick's events as one message (after its hello): each keeps its own id.
         if (cid && isBatch(e)) {
-          const dropped = unbatch(e, o.maxMessageSize, (inner) => es === s && t.onreceive(inner));
-          if (dropped) tooLarge(t, dropped);
+          const dropped = unbatch(e, options.maxMessageSize, (inner) => source === attemptSource && transport.onreceive(inner));
+          if (dropped) tooLarge(transport, dropped);
           return;
         }
         cid ||= helloCid(e);
-        t.onreceive(e);
+        transport.onreceive(e);
       };
       const error = (ev: Event) => {
-        if (es !== s) return;
+        if (source !== attemptSource) return;
         let err = (ev as { error?: unknown }).error;
         if (err instanceof PushError) {
           // Our server's `retry:` is in its hello too, the client's backoff floor: only a plain server's
           // (the `retryAfter` of a stream that ended, without a status) is a delay to wait out.
           if (cid && err.status === undefined) err = new PushError(err.code, err.message);
-        } else if (!s.readyState && h.opened && !cid && o.carry) {
+        } else if (!attemptSource.readyState && handover.opened && !cid && options.carry) {
           // Reconnecting by itself after the plain server's `retry:`: the next attempt takes it over.
-          h.lastEventId = prev;
-          es = undefined;
-          park(o.carry, h);
+          handover.lastEventId = previousId;
+          source = undefined;
+          park(options.carry, handover);
           sender.stop();
-          return t.onclose(new PushError('TRANSPORT_FAILED', 'EventSource reconnecting'));
+          return transport.onclose(new PushError('TRANSPORT_FAILED', 'EventSource reconnecting'));
         }
         stop();
-        t.onclose(err instanceof PushError ? err : new PushError('TRANSPORT_FAILED', 'EventSource error'));
+        transport.onclose(err instanceof PushError ? err : new PushError('TRANSPORT_FAILED', 'EventSource error'));
       };
       // Named events need a listener each. Taken a microtask later, so that handlers added just after
       // `new PushClient()` (which connects at once) are listened to; nothing arrives before then
       // (what an EventSource taken over delivered meanwhile is handed over then too).
       queueMicrotask(() => {
-        if (es !== s) return;
-        for (const n of o.names?.() || []) if (n !== 'message') h.listen(n);
-        h.hold({ message: on, error });
+        if (source !== attemptSource) return;
+        for (const name of options.names?.() || []) if (name !== 'message') handover.listen(name);
+        handover.hold({ message: onMessage, error });
       });
     },
     send: (text: string) => (cid ? sender.send(text) : Promise.reject(new PushError('SEND_UNSUPPORTED', 'this SSE server takes no sends'))),
     stop,
   } as Transport;
-  return t;
+  return transport;
 };
 
 /** eventSource: pass it in `transports` (push-client/core). */

@@ -32,11 +32,11 @@ export function held(source: EventSourceLike, lastEventId: string): Held {
   const names = new Set<string>();
   const kept: MessageEvent[] = [];
   const message = (m: MessageEvent) => {
-    h.opened = true;
+    handle.opened = true;
     if (holder) holder.message(m);
     else if (kept.push(m) > KEPT) source.close();
   };
-  const h: Held = {
+  const handle: Held = {
     source,
     lastEventId,
     opened: false,
@@ -48,10 +48,10 @@ export function held(source: EventSourceLike, lastEventId: string): Held {
     close: () => source.close(),
   };
   source.onmessage = message;
-  source.addEventListener('open', () => (h.opened = true));
+  source.addEventListener('open', () => (handle.opened = true));
   // Waiting for the next attempt, one that fails for good (CLOSED) is closed: only one reconnecting is taken.
   source.onerror = (event) => (holder ? holder.error(event) : source.readyState > 1 && source.close());
-  return h;
+  return handle;
 }
 
 /**
@@ -61,15 +61,15 @@ export function held(source: EventSourceLike, lastEventId: string): Held {
  * slot, and the client's next SSE attempt takes it over rather than send a request of its own, which
  * would go sooner than the server asked. The client closes it when another transport opens or it closes.
  */
-export function park(carry: Carry, h: Held): void {
+export function park(carry: Carry, handle: Held): void {
   carry.value?.close();
-  h.hold();
-  carry.value = h;
+  handle.hold();
+  carry.value = handle;
 }
 
 /** The EventSource left in `carry`, if it is still reconnecting or open. */
 export function take(carry: Carry | undefined): Held | undefined {
-  const h = carry?.value as Held | undefined;
+  const parked = carry?.value as Held | undefined;
   if (carry) carry.value = undefined;
-  return h && h.source.readyState < 2 ? h : undefined;
+  return parked && parked.source.readyState < 2 ? parked : undefined;
 }

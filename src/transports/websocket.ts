@@ -7,7 +7,7 @@ import { tooLarge, type TransportDefinition, type TransportFactory } from './tra
  * unchanged. (The client counts a connection open at its first frame: a server that speaks only
  * when spoken to, an echo server, never opens.)
  */
-const create: TransportFactory = (o) => {
+const create: TransportFactory = (options) => {
   let ws: WebSocket | undefined;
   /** `undefined` until the first frame says which kind of peer this is. */
   let ours: boolean | undefined;
@@ -21,23 +21,23 @@ const create: TransportFactory = (o) => {
   };
   const end = (message: string) => {
     stop();
-    t.onclose(new PushError('TRANSPORT_FAILED', message));
+    transport.onclose(new PushError('TRANSPORT_FAILED', message));
   };
   const frame = (text: string) => {
     ours ??= text.startsWith('data: $hello\n');
     // A plain server's frame is one message; ours batch events, and parseEvents holds each to the limit.
-    if (!ours) return text.length > o.maxMessageSize ? tooLarge(t, 1) : t.onreceive({ event: 'message', data: text });
-    const dropped = parseEvents(text, o.maxMessageSize, (e) => ws && t.onreceive(e));
-    if (dropped) tooLarge(t, dropped);
+    if (!ours) return text.length > options.maxMessageSize ? tooLarge(transport, 1) : transport.onreceive({ event: 'message', data: text });
+    const dropped = parseEvents(text, options.maxMessageSize, (e) => ws && transport.onreceive(e));
+    if (dropped) tooLarge(transport, dropped);
   };
-  const t = {
+  const transport = {
     connect() {
-      const WS = o.WebSocket || globalThis.WebSocket;
+      const WebSocketClass = options.WebSocket || globalThis.WebSocket;
       try {
-        ws = new WS(o.url.replace(/^http/, 'ws'));
+        ws = new WebSocketClass(options.url.replace(/^http/, 'ws'));
       } catch {
         // No cause: the runtime's message quotes the URL, query (tokens) included.
-        return end(WS ? 'cannot open WebSocket' : 'no WebSocket: pass options.WebSocket');
+        return end(WebSocketClass ? 'cannot open WebSocket' : 'no WebSocket: pass options.WebSocket');
       }
       ws.binaryType = 'arraybuffer';
       ws.onmessage = (m) => frame(typeof m.data === 'string' ? m.data : new TextDecoder().decode(m.data));
@@ -51,7 +51,7 @@ const create: TransportFactory = (o) => {
     },
     stop,
   } as ReturnType<TransportFactory>;
-  return t;
+  return transport;
 };
 
 /** webSocket: pass it in `transports` (push-client/core). */
