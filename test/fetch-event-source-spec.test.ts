@@ -4,8 +4,10 @@
  * way in which issue 14 found it differed (each fails on the reader as it was before that issue).
  */
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FetchEventSource } from '../src';
+import { FetchEventSource, PushError } from '../src';
+import type { FetchEventSourceError } from '../src/transports/fetch-event-source';
 import { cleanups, listen, shut, sleep, until } from './helpers/net';
 
 const cleanup = cleanups();
@@ -122,6 +124,72 @@ describe('FetchEventSource follows the EventSource standard', () => {
     const { data } = open(s.url);
     await until(() => data.includes('three'), 5000, 'the third event');
     expect(data).toEqual(['one', 'three']);
+  });
+
+  /**
+   * A `fetch` (the one given in the init object) that answers from the real server, but hands over
+   * the `number`th response's body as `body` makes it: none at all, or a Node stream (what node-fetch
+   * 2 gives), which has no `getReader`.
+   */
+  function withoutWebStream(number: number, body: 'none' | 'a Node stream') {
+    let calls = 0;
+    return async (url: string | URL | Request, init?: RequestInit) => {
+      const real = await fetch(url, init);
+      if (++calls !== number) return real;
+      const text = await real.text();
+      const bare = new Response(null, { status: real.status, headers: real.headers });
+      if (body === 'a Node stream') Object.defineProperty(bare, 'body', { value: Readable.from([text]) });
+      return bare;
+    };
+  }
+
+  /** Collects the unhandled rejections while the test runs: there must be none. */
+  function unhandledRejections() {
+    const reasons: unknown[] = [];
+    const collect = (reason: unknown) => reasons.push(reason);
+    process.on('unhandledRejection', collect);
+    cleanup.add(() => process.off('unhandledRejection', collect));
+    return reasons;
+  }
+
+  it.each(['none', 'a Node stream'] as const)(
+    'takes a 200 text/event-stream whose body is %s as a network error: open, error as CONNECTING, and it reconnects after retry:',
+    async (body) => {
+      const rejections = unhandledRejections();
+      const s = await serve((_req, res, n) => {
+        stream(res);
+        if (n === 1) res.end('retry: 20\ndata: one\n\n');
+        else if (n === 2) res.end('data: two\n\n');
+        else res.write('data: three\n\n');
+      });
+      const source = new FetchEventSource(s.url, { fetch: withoutWebStream(2, body) });
+      cleanup.add(() => source.close());
+      const events: string[] = [];
+      const errors: unknown[] = [];
+      source.addEventListener('open', () => events.push(`open ${source.readyState}`));
+      source.addEventListener('message', (m) => events.push(`message ${m.data}`));
+      source.addEventListener('error', (e) => (events.push(`error ${source.readyState}`), errors.push((e as unknown as FetchEventSourceError).error)));
+      await until(() => events.includes('message three'), 5000, 'the event after the reconnect');
+      // The first stream ends (error, reconnect); the second has no body to read (error, reconnect); the third is read.
+      expect(events).toEqual(['open 1', 'message one', 'error 0', 'open 1', 'error 0', 'open 1', 'message three']);
+      expect(errors[1]).toBeInstanceOf(PushError);
+      expect(errors[1]).toMatchObject({ code: 'TRANSPORT_FAILED', retryAfter: 20 });
+      expect(s.requests).toHaveLength(3);
+      expect(rejections).toEqual([]);
+    },
+  );
+
+  it('dispatches the error of a failed response whose body is not a web stream, with no unhandled rejection', async () => {
+    const rejections = unhandledRejections();
+    const s = await serve((_req, res) => res.writeHead(503, { 'retry-after': '7' }).end('busy'));
+    const source = new FetchEventSource(s.url, { fetch: withoutWebStream(1, 'a Node stream') });
+    cleanup.add(() => source.close());
+    const errors: unknown[] = [];
+    source.onerror = (e: FetchEventSourceError) => errors.push(e.error);
+    await until(() => errors.length === 1, 5000, 'the error event');
+    expect(errors[0]).toMatchObject({ code: 'TRANSPORT_FAILED', status: 503, retryAfter: 7000 });
+    expect(source.readyState).toBe(FetchEventSource.CLOSED);
+    expect(rejections).toEqual([]);
   });
 
   it('throws SyntaxError from the constructor on an invalid URL', () => {

@@ -169,7 +169,7 @@ export class FetchEventSource extends EventTarget {
     if (controller !== this.#controller) return void discard(response);
     // As the standard says: only a 200 of type text/event-stream opens; anything else fails for good.
     if (response.status !== 200) return this.#fail(httpError(response, 'EventSource'), response);
-    if (!EVENT_STREAM.test(response.headers.get('content-type') || '') || !response.body) {
+    if (!EVENT_STREAM.test(response.headers.get('content-type') || '')) {
       return this.#fail(new PushError('BAD_FRAME', 'EventSource: response is not text/event-stream'), response);
     }
     this.#readyState = OPEN;
@@ -192,10 +192,12 @@ export class FetchEventSource extends EventTarget {
       (ms) => (this.#serverRetry = ms),
     );
     const text = utf8(report, true);
-    const reader = response.body!.getReader();
     let carry = new Uint8Array(0);
     let start = true;
     try {
+      // A body that is no web stream (none, or a Node stream from a fetch such as node-fetch 2)
+      // fails here, inside the try: a network error, so an error event and a reconnect.
+      const reader = response.body!.getReader();
       for (;;) {
         const { value, done } = await reader.read();
         if (done || controller !== this.#controller) break;
@@ -220,6 +222,8 @@ export class FetchEventSource extends EventTarget {
         }
       }
     } catch (cause) {
+      // A body that could not be read at all is still held by its fetch: aborting frees the connection (where the fetch honours the signal).
+      controller.abort(STOPPED);
       if (controller === this.#controller) this.#reestablish('stream failed', cause);
       return;
     }
