@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { Readable } from 'node:stream';
+import { EventSource as EventSource5 } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FetchEventSource, PushError } from '../src';
 import type { FetchEventSourceError } from '../src/transports/fetch-event-source';
@@ -196,6 +197,44 @@ describe('FetchEventSource follows the EventSource standard', () => {
     const make = () => new FetchEventSource('http://[not a host');
     expect(make).toThrow(expect.objectContaining({ name: 'SyntaxError' }));
     expect(make).toThrow(DOMException);
+  });
+
+  it.each<[string, unknown]>([
+    ['a number', 123],
+    ['a host that is no host', 'http://[not a host'],
+    ['a relative URL with no document to resolve it against', '/sse'],
+  ])('throws, for %s, what the eventsource package throws: a DOMException SyntaxError with the same message', (_what, url) => {
+    const thrown = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        return error as DOMException;
+      }
+      throw new Error(`no error thrown for ${String(url)}`);
+    };
+    const ours = thrown(() => new FetchEventSource(url as string));
+    const reference = thrown(() => new EventSource5(url as string));
+    expect(ours).toBeInstanceOf(DOMException);
+    expect(reference).toBeInstanceOf(DOMException);
+    expect({ name: ours.name, message: ours.message }).toEqual({ name: reference.name, message: reference.message });
+  });
+
+  it('resolves a relative URL, or a number, against the document’s base URL in a page, as EventSource does', async () => {
+    const paths: string[] = [];
+    const s = await serve((req, res) => (paths.push(req.url!), stream(res).write('data: here\n\n')));
+    // What a page has and Node lacks: a document whose base URL (a <base> element's, say) is not the page's own.
+    (globalThis as { document?: unknown }).document = { baseURI: `${s.origin}/app/page.html` };
+    cleanup.add(() => delete (globalThis as { document?: unknown }).document);
+    const reference = new EventSource5('sse?x=1');
+    reference.close();
+    const numbered = new FetchEventSource(123 as unknown as string);
+    numbered.close();
+    expect(numbered.url).toBe(`${s.origin}/app/123`);
+    const relative = open('sse?x=1');
+    expect(relative.source.url).toBe(`${s.origin}/app/sse?x=1`);
+    expect(relative.source.url).toBe(reference.url);
+    await until(() => relative.data.length === 1, 5000, 'the event');
+    expect(paths).toContain('/app/sse?x=1');
   });
 
   it('has the constants, sends open and error to addEventListener, and dispatches MessageEvents with type, origin, lastEventId and target', async () => {

@@ -27,6 +27,16 @@ export function wholeCharacters(b: Uint8Array): number {
   return start >= 0 && size > b.length - start ? start : b.length;
 }
 
+/**
+ * What the standard's constructor throws for a URL it cannot parse: a `DOMException` named
+ * `SyntaxError`, with the message the `eventsource` package (and Firefox) give, so code written for
+ * either reads the same error; a plain `SyntaxError` where there is no `DOMException`.
+ */
+function invalidUrl(): Error {
+  const message = 'An invalid or illegal string was specified';
+  return typeof DOMException === 'function' ? new DOMException(message, 'SyntaxError') : new SyntaxError(message);
+}
+
 /** A header value is bytes: an id in other scripts goes as its UTF-8 bytes, as browsers send it. */
 function byteString(text: string): string {
   let bytes = '';
@@ -73,11 +83,13 @@ export class FetchEventSource extends EventTarget {
 
   constructor(url: string | URL, init: EventSourceInitPlus = {}) {
     super();
+    // In a page a relative URL is resolved against the document's base URL (a <base> element's),
+    // not the script's or the page's own, as the standard's constructor does.
     const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI;
     try {
       this.url = new URL(String(url), base).href;
     } catch {
-      throw new DOMException(`EventSource: invalid URL ${String(url)}`, 'SyntaxError');
+      throw invalidUrl();
     }
     this.withCredentials = !!init.withCredentials;
     this.#init = init;
