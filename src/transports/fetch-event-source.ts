@@ -203,9 +203,9 @@ export class FetchEventSource extends EventTarget {
       this.#init.maxMessageSize,
       (ms) => (this.#serverRetry = ms),
     );
+    // The decoder keeps a BOM: only the one at the very start of the stream is dropped, by the parser.
     const text = utf8(report, true);
     let carry = new Uint8Array(0);
-    let start = true;
     try {
       // A body that is no web stream (none, or a Node stream from a fetch such as node-fetch 2)
       // fails here, inside the try: a network error, so an error event and a reconnect.
@@ -221,14 +221,8 @@ export class FetchEventSource extends EventTarget {
         }
         const end = wholeCharacters(bytes);
         carry = bytes.slice(end);
-        let chunk = text(bytes.subarray(0, end));
-        // One BOM may open the stream; a later U+FEFF is text (a field name that starts with it).
-        if (start && chunk) {
-          start = false;
-          if (chunk[0] === '\uFEFF') chunk = chunk.slice(1);
-        }
         try {
-          parser.push(chunk);
+          parser.push(text(bytes.subarray(0, end)));
         } catch (e) {
           report(e as PushError); // an event over maxMessageSize was dropped; the stream goes on
         }
