@@ -57,10 +57,7 @@ export function request(o: HttpOptions, init: RequestInit, query?: Record<string
  * web stream (from a custom `fetch`) has no `cancel`: it is left alone rather than throwing where
  * the caller was about to report the response's error.
  */
-export const discard = (res: Response) => {
-  const body = res.body as Partial<ReadableStream> | null;
-  if (typeof body?.cancel === 'function') body.cancel().catch(() => {});
-};
+export const discard = (res: Response) => (res.body as Partial<ReadableStream> | null)?.cancel?.().catch(() => {});
 
 /**
  * Client sends over HTTP: one POST in flight at a time, and whatever was sent meanwhile goes in the
