@@ -72,6 +72,7 @@ const sseish = fc
         '$ack',
         '{',
         '}',
+        '\uFEFF',
       ),
       fc.string({ maxLength: 20 }),
       fc.string({ unit: 'binary', maxLength: 10 }),
@@ -152,7 +153,9 @@ describe('parseEvents on any whole text', () => {
     fc.assert(
       fc.property(sseish, fc.integer({ min: 1, max: 80 }), (text, max) => {
         const events: SseEvent[] = [];
-        const dropped = parseEvents(text, max, ({ head, body, ...e }) => {
+        // parseEvents reads a whole text whose decoder dropped its BOM; the stream parser drops the stream's first U+FEFF itself.
+        const whole = text.startsWith('\uFEFF') ? text.slice(1) : text;
+        const dropped = parseEvents(whole, max, ({ head, body, ...e }) => {
           if (body !== undefined) expect(head + '\n' + body).toBe(e.data);
           events.push(e);
         });

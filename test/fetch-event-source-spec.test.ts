@@ -4,8 +4,11 @@
  * way in which issue 14 found it differed (each fails on the reader as it was before that issue).
  */
 import http from 'node:http';
+import { Readable } from 'node:stream';
+import { EventSource as EventSource5 } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FetchEventSource } from '../src';
+import { FetchEventSource, PushError } from '../src';
+import type { FetchEventSourceError } from '../src/transports/fetch-event-source';
 import { cleanups, listen, shut, sleep, until } from './helpers/net';
 
 const cleanup = cleanups();
@@ -124,10 +127,114 @@ describe('FetchEventSource follows the EventSource standard', () => {
     expect(data).toEqual(['one', 'three']);
   });
 
+  /**
+   * A `fetch` (the one given in the init object) that answers from the real server, but hands over
+   * the `number`th response's body as `body` makes it: none at all, or a Node stream (what node-fetch
+   * 2 gives), which has no `getReader`.
+   */
+  function withoutWebStream(number: number, body: 'none' | 'a Node stream') {
+    let calls = 0;
+    return async (url: string | URL | Request, init?: RequestInit) => {
+      const real = await fetch(url, init);
+      if (++calls !== number) return real;
+      const text = await real.text();
+      const bare = new Response(null, { status: real.status, headers: real.headers });
+      if (body === 'a Node stream') Object.defineProperty(bare, 'body', { value: Readable.from([text]) });
+      return bare;
+    };
+  }
+
+  /** Collects the unhandled rejections while the test runs: there must be none. */
+  function unhandledRejections() {
+    const reasons: unknown[] = [];
+    const collect = (reason: unknown) => reasons.push(reason);
+    process.on('unhandledRejection', collect);
+    cleanup.add(() => process.off('unhandledRejection', collect));
+    return reasons;
+  }
+
+  it.each(['none', 'a Node stream'] as const)(
+    'takes a 200 text/event-stream whose body is %s as a network error: open, error as CONNECTING, and it reconnects after retry:',
+    async (body) => {
+      const rejections = unhandledRejections();
+      const s = await serve((_req, res, n) => {
+        stream(res);
+        if (n === 1) res.end('retry: 20\ndata: one\n\n');
+        else if (n === 2) res.end('data: two\n\n');
+        else res.write('data: three\n\n');
+      });
+      const source = new FetchEventSource(s.url, { fetch: withoutWebStream(2, body) });
+      cleanup.add(() => source.close());
+      const events: string[] = [];
+      const errors: unknown[] = [];
+      source.addEventListener('open', () => events.push(`open ${source.readyState}`));
+      source.addEventListener('message', (m) => events.push(`message ${m.data}`));
+      source.addEventListener('error', (e) => (events.push(`error ${source.readyState}`), errors.push((e as unknown as FetchEventSourceError).error)));
+      await until(() => events.includes('message three'), 5000, 'the event after the reconnect');
+      // The first stream ends (error, reconnect); the second has no body to read (error, reconnect); the third is read.
+      expect(events).toEqual(['open 1', 'message one', 'error 0', 'open 1', 'error 0', 'open 1', 'message three']);
+      expect(errors[1]).toBeInstanceOf(PushError);
+      expect(errors[1]).toMatchObject({ code: 'TRANSPORT_FAILED', retryAfter: 20 });
+      expect(s.requests).toHaveLength(3);
+      expect(rejections).toEqual([]);
+    },
+  );
+
+  it('dispatches the error of a failed response whose body is not a web stream, with no unhandled rejection', async () => {
+    const rejections = unhandledRejections();
+    const s = await serve((_req, res) => res.writeHead(503, { 'retry-after': '7' }).end('busy'));
+    const source = new FetchEventSource(s.url, { fetch: withoutWebStream(1, 'a Node stream') });
+    cleanup.add(() => source.close());
+    const errors: unknown[] = [];
+    source.onerror = (e: FetchEventSourceError) => errors.push(e.error);
+    await until(() => errors.length === 1, 5000, 'the error event');
+    expect(errors[0]).toMatchObject({ code: 'TRANSPORT_FAILED', status: 503, retryAfter: 7000 });
+    expect(source.readyState).toBe(FetchEventSource.CLOSED);
+    expect(rejections).toEqual([]);
+  });
+
   it('throws SyntaxError from the constructor on an invalid URL', () => {
     const make = () => new FetchEventSource('http://[not a host');
     expect(make).toThrow(expect.objectContaining({ name: 'SyntaxError' }));
     expect(make).toThrow(DOMException);
+  });
+
+  it.each<[string, unknown]>([
+    ['a number', 123],
+    ['a host that is no host', 'http://[not a host'],
+    ['a relative URL with no document to resolve it against', '/sse'],
+  ])('throws, for %s, what the eventsource package throws: a DOMException SyntaxError with the same message', (_what, url) => {
+    const thrown = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        return error as DOMException;
+      }
+      throw new Error(`no error thrown for ${String(url)}`);
+    };
+    const ours = thrown(() => new FetchEventSource(url as string));
+    const reference = thrown(() => new EventSource5(url as string));
+    expect(ours).toBeInstanceOf(DOMException);
+    expect(reference).toBeInstanceOf(DOMException);
+    expect({ name: ours.name, message: ours.message }).toEqual({ name: reference.name, message: reference.message });
+  });
+
+  it('resolves a relative URL, or a number, against the document’s base URL in a page, as EventSource does', async () => {
+    const paths: string[] = [];
+    const s = await serve((req, res) => (paths.push(req.url!), stream(res).write('data: here\n\n')));
+    // What a page has and Node lacks: a document whose base URL (a <base> element's, say) is not the page's own.
+    (globalThis as { document?: unknown }).document = { baseURI: `${s.origin}/app/page.html` };
+    cleanup.add(() => delete (globalThis as { document?: unknown }).document);
+    const reference = new EventSource5('sse?x=1');
+    reference.close();
+    const numbered = new FetchEventSource(123 as unknown as string);
+    numbered.close();
+    expect(numbered.url).toBe(`${s.origin}/app/123`);
+    const relative = open('sse?x=1');
+    expect(relative.source.url).toBe(`${s.origin}/app/sse?x=1`);
+    expect(relative.source.url).toBe(reference.url);
+    await until(() => relative.data.length === 1, 5000, 'the event');
+    expect(paths).toContain('/app/sse?x=1');
   });
 
   it('has the constants, sends open and error to addEventListener, and dispatches MessageEvents with type, origin, lastEventId and target', async () => {

@@ -31,6 +31,17 @@ describe('SseParser', () => {
     expect(parse([...text]).out).toEqual(whole);
   });
 
+  it('skips one U+FEFF at the very start of the stream, in whichever chunk it comes, and no other', () => {
+    const data = (chunks: string[]) => parse(chunks).out.map((e) => e.data);
+    expect(data(['\uFEFFdata: one\n\n\uFEFFdata: two\n\ndata: three\n\n'])).toEqual(['one', 'three']);
+    expect(data(['', '\uFEFF', 'data: one\n\n'])).toEqual(['one']);
+    // Only the first: a second U+FEFF starts a field named `\uFEFFdata`, which is ignored.
+    expect(data(['\uFEFF\uFEFFdata: one\n\ndata: two\n\n'])).toEqual(['two']);
+    // Not at the start of a later chunk, even one that starts a line.
+    expect(data(['data: one\n\n', '\uFEFFdata: two\n\n', 'data: three\n\n'])).toEqual(['one', 'three']);
+    expect(data([' \uFEFFdata: one\n\n'])).toEqual([]);
+  });
+
   it('ignores unknown fields, bad retry values and ids with NUL', () => {
     expect(parse(['foo: bar\nretry: 1x\nid: a\0b\ndata: d\n\n']).out).toEqual([{ event: 'message', data: 'd' }]);
   });

@@ -30,6 +30,11 @@ export interface SseEvent {
 /**
  * Incremental `text/event-stream` parser (WHATWG HTML §9.2.6). Feed it chunks of text in any split;
  * it calls `onEvent` for every complete block and `onComment` for comment lines (heartbeats).
+ *
+ * One parser reads one stream: as the standard says, a U+FEFF (BOM) that is the stream's very first
+ * character is skipped, whichever chunk brings it (empty chunks before it do not count), so the text
+ * may come from a decoder that keeps the BOM. A U+FEFF anywhere else is text: `\uFEFFdata:` later
+ * in the stream is a field of that name, which the standard ignores.
  */
 export class SseParser {
   private buf = '';
@@ -45,6 +50,8 @@ export class SseParser {
   private bad = false;
   /** Something was dropped during this `push`. */
   private over = false;
+  /** No character has come yet: a U+FEFF now is the stream's BOM. */
+  private atStart = true;
   /** The last chunk ended on a CR, which ended its line: an LF starting the next chunk is the rest of that CRLF. */
   private afterCr = false;
   /** Events dropped so far, for a caller that counts events. */
@@ -71,6 +78,10 @@ export class SseParser {
    * throws a `PushError` `TOO_LARGE` (once per dropped event) for the caller to report.
    */
   push(chunk: string): void {
+    if (this.atStart && chunk) {
+      this.atStart = false;
+      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+    }
     if (this.afterCr && chunk) {
       this.afterCr = false;
       if (chunk[0] === '\n') chunk = chunk.slice(1);

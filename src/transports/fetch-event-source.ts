@@ -27,6 +27,16 @@ export function wholeCharacters(b: Uint8Array): number {
   return start >= 0 && size > b.length - start ? start : b.length;
 }
 
+/**
+ * What the standard's constructor throws for a URL it cannot parse: a `DOMException` named
+ * `SyntaxError`, with the message the `eventsource` package (and Firefox) give, so code written for
+ * either reads the same error; a plain `SyntaxError` where there is no `DOMException`.
+ */
+function invalidUrl(): Error {
+  const message = 'An invalid or illegal string was specified';
+  return typeof DOMException === 'function' ? new DOMException(message, 'SyntaxError') : new SyntaxError(message);
+}
+
 /** A header value is bytes: an id in other scripts goes as its UTF-8 bytes, as browsers send it. */
 function byteString(text: string): string {
   let bytes = '';
@@ -73,11 +83,13 @@ export class FetchEventSource extends EventTarget {
 
   constructor(url: string | URL, init: EventSourceInitPlus = {}) {
     super();
+    // In a page a relative URL is resolved against the document's base URL (a <base> element's),
+    // not the script's or the page's own, as the standard's constructor does.
     const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI;
     try {
       this.url = new URL(String(url), base).href;
     } catch {
-      throw new DOMException(`EventSource: invalid URL ${String(url)}`, 'SyntaxError');
+      throw invalidUrl();
     }
     this.withCredentials = !!init.withCredentials;
     this.#init = init;
@@ -169,7 +181,7 @@ export class FetchEventSource extends EventTarget {
     if (controller !== this.#controller) return void discard(response);
     // As the standard says: only a 200 of type text/event-stream opens; anything else fails for good.
     if (response.status !== 200) return this.#fail(httpError(response, 'EventSource'), response);
-    if (!EVENT_STREAM.test(response.headers.get('content-type') || '') || !response.body) {
+    if (!EVENT_STREAM.test(response.headers.get('content-type') || '')) {
       return this.#fail(new PushError('BAD_FRAME', 'EventSource: response is not text/event-stream'), response);
     }
     this.#readyState = OPEN;
@@ -191,11 +203,13 @@ export class FetchEventSource extends EventTarget {
       this.#init.maxMessageSize,
       (ms) => (this.#serverRetry = ms),
     );
+    // The decoder keeps a BOM: only the one at the very start of the stream is dropped, by the parser.
     const text = utf8(report, true);
-    const reader = response.body!.getReader();
     let carry = new Uint8Array(0);
-    let start = true;
     try {
+      // A body that is no web stream (none, or a Node stream from a fetch such as node-fetch 2)
+      // fails here, inside the try: a network error, so an error event and a reconnect.
+      const reader = response.body!.getReader();
       for (;;) {
         const { value, done } = await reader.read();
         if (done || controller !== this.#controller) break;
@@ -207,19 +221,15 @@ export class FetchEventSource extends EventTarget {
         }
         const end = wholeCharacters(bytes);
         carry = bytes.slice(end);
-        let chunk = text(bytes.subarray(0, end));
-        // One BOM may open the stream; a later U+FEFF is text (a field name that starts with it).
-        if (start && chunk) {
-          start = false;
-          if (chunk[0] === '\uFEFF') chunk = chunk.slice(1);
-        }
         try {
-          parser.push(chunk);
+          parser.push(text(bytes.subarray(0, end)));
         } catch (e) {
           report(e as PushError); // an event over maxMessageSize was dropped; the stream goes on
         }
       }
     } catch (cause) {
+      // A body that could not be read at all is still held by its fetch: aborting frees the connection (where the fetch honours the signal).
+      controller.abort(STOPPED);
       if (controller === this.#controller) this.#reestablish('stream failed', cause);
       return;
     }

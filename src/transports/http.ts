@@ -52,8 +52,12 @@ export function request(o: HttpOptions, init: RequestInit, query?: Record<string
   });
 }
 
-/** A response body we will not read: released, so the connection is free again. */
-export const discard = (res: Response) => res.body?.cancel().catch(() => {});
+/**
+ * A response body we will not read: released, so the connection is free again. A body that is no
+ * web stream (from a custom `fetch`) has no `cancel`: it is left alone rather than throwing where
+ * the caller was about to report the response's error.
+ */
+export const discard = (res: Response) => (res.body as Partial<ReadableStream> | null)?.cancel?.().catch(() => {});
 
 /**
  * Client sends over HTTP: one POST in flight at a time, and whatever was sent meanwhile goes in the
