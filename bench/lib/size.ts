@@ -25,6 +25,39 @@ export const BUDGET = { core: 8200, coreWebSocket: 6250, binding: 600 } as const
 /** Issue 12's targets: `push-client` with all three transports, and `push-client/core` with `webSocket` only (partysocket's size). */
 export const TARGET = { core: 5000, coreWebSocket: 4061 } as const;
 
+/**
+ * Enforced by test/size.test.ts: what an app's production build loads up front from the packed
+ * package (bench/lib/packed-size.ts: `npm pack`, installed, built by each bundler, gzip -9 per file,
+ * less the empty app), per bundler. Set at the figures first measured that way plus ~2 % (issue 20:
+ * Vite 10,010 / webpack 10,512 / esbuild 10,205 B; core + webSocket 6,396 / 7,095 / 8,265 B, the
+ * latter with SSE and long-poll code esbuild could not drop); lower them as dist/ tree-shakes better.
+ */
+export const PACKED_BUDGET = {
+  pushClient: { vite: 10210, webpack: 10720, esbuild: 10410 },
+  coreWebSocket: { vite: 6520, webpack: 7240, esbuild: 8430 },
+} as const;
+/** Issue 20's targets, for the largest of the three bundlers (partysocket ships 2.6 kB). */
+export const PACKED_TARGET = { pushClient: 7000, coreWebSocket: 4000 } as const;
+
+/**
+ * String literals only one client module holds (its error messages), so finding one in a bundle
+ * means that module's code shipped: what the tree-shaking checks in test/size.test.ts look for.
+ * Keep them in step with the sources; the test also checks each is still in the CDN script (which
+ * has every module), so a renamed message fails there instead of passing unnoticed.
+ */
+export const CODE_MARKERS = {
+  /** src/transports/eventsource.ts */
+  sse: ['EventSource error', 'no EventSource: pass options.EventSource'],
+  /** src/transports/longpoll.ts */
+  longPoll: ['long-poll request failed', 'long-poll: no hello from server'],
+  /** src/transports/http.ts (requests and sends for SSE and long-poll) */
+  http: ['invalid UTF-8'],
+  /** src/transports/fetch-event-source.ts (opt-in) */
+  fetchEventSource: ['EventSource: invalid URL', 'response is not text/event-stream'],
+  /** src/client/share.ts and src/transports/tab.ts, which only share.ts imports */
+  share: ['the leader closed', 'the leader tab is gone'],
+} as const;
+
 export interface Size {
   min: number;
   gzip: number;
