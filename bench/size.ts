@@ -1,14 +1,95 @@
 /**
- * Size: the browser bundle (all three transports), each framework binding (only the bytes it adds:
- * client and framework external), and the peers' browser entries, all bundled the same way
- * (esbuild 0.28, bundle + minify, ESM, platform browser, target es2022), then gzip -9 and brotli 11.
+ * Size, as users meet it first: the package packed with `npm pack`, installed into a scratch app and
+ * built for production by Vite, webpack and esbuild (bench/lib/packed-size.ts), beside
+ * socket.io-client, SignalR, centrifuge and partysocket built the same way, and the CDN script as
+ * shipped. Then, source-level (esbuild on src/ with parts stubbed out, not the package): what each
+ * part of the client costs, the development build, the opt-ins and the framework bindings.
  *
- *   npm run bench -- size
+ *   npm run bench -- size    (packs dist/ as it is: `npm run build` first)
+ *
+ * BENCH_SMOKE=1: esbuild alone, push-client and socket.io-client alone (the figures mean nothing).
  */
-import { BINDINGS, BUDGET, CORE, CORE_FETCH_SSE, CORE_WEBSOCKET, PARTS, PEERS, TARGET, bindingEntry, contributors, measure } from './lib/size';
+import {
+  BUNDLERS,
+  type Bundler,
+  CORE_WEBSOCKET as PACKED_CORE_WEBSOCKET,
+  PEERS as PACKED_PEERS,
+  PUSH_CLIENT,
+  measureCdnScript,
+  measurePacked,
+} from './lib/packed-size';
+import { byMode } from './lib/mode';
+import {
+  BINDINGS,
+  BUDGET,
+  CORE,
+  CORE_FETCH_SSE,
+  CORE_WEBSOCKET,
+  PACKED_BUDGET,
+  PACKED_TARGET,
+  PARTS,
+  TARGET,
+  bindingEntry,
+  contributors,
+  measure,
+} from './lib/size';
 import { isMain, table, type Cell } from './lib/table';
 
-export async function run(): Promise<{ core: number; coreWebSocket: number; bindings: Record<string, number | undefined> }> {
+export async function run(): Promise<{ packed: Record<string, Partial<Record<Bundler, number>>>; cdn: number; core: number; coreWebSocket: number }> {
+  const packed = await runPacked();
+  const source = await runSourceLevel();
+  return { ...packed, ...source };
+}
+
+/** The main table: what an app's production build loads up front, per bundler. */
+async function runPacked(): Promise<{ packed: Record<string, Partial<Record<Bundler, number>>>; cdn: number }> {
+  const socketIo = PACKED_PEERS[0];
+  const bundlers = byMode<readonly Bundler[]>(BUNDLERS, BUNDLERS, ['esbuild']);
+  const cases = byMode([PUSH_CLIENT, PACKED_CORE_WEBSOCKET, ...PACKED_PEERS], [PUSH_CLIENT, PACKED_CORE_WEBSOCKET, ...PACKED_PEERS], [PUSH_CLIENT, socketIo]);
+  const t0 = Date.now();
+  const r = await measurePacked(cases, {
+    bundlers,
+    onProgress: (line) => console.error(`  [size ${((Date.now() - t0) / 1000).toFixed(0)} s] ${line}`),
+  });
+  const largest = (id: string) => Math.max(...bundlers.map((b) => r.cases[id][b]!.upFront));
+  const vsSocketIo = (bytes: number) => (bytes / largest(socketIo.id)).toFixed(2) + '×';
+  const rows: Cell[][] = cases.map((c) => [c.label, ...BUNDLERS.map((b) => r.cases[c.id][b]?.upFront), largest(c.id), vsSocketIo(largest(c.id))]);
+  const cdn = measureCdnScript();
+  rows.push([`CDN script \`${cdn.file}\` (no bundler, ${cdn.target})`, undefined, undefined, undefined, cdn.gzip, vsSocketIo(cdn.gzip)]);
+
+  console.log(
+    `\n## Size as an app ships it (bytes, gzip -9; production; loaded before any import() runs, less each bundler's empty app)\n\n` +
+      `\`npm pack\` (${r.tarball.bytes.toLocaleString('en-US')} B tarball), installed into a scratch app by ${r.install}; ` +
+      `empty app: ${bundlers.map((b) => `${b} ${r.empty[b]} B`).join(', ')}.\n`,
+  );
+  console.log(table(['what the app imports', 'Vite', 'webpack', 'esbuild', 'largest', 'vs socket.io-client'], rows, ['l', 'r', 'r', 'r', 'r', 'r']));
+  console.log(`\nThe CDN script's target, ${cdn.target}, runs in ${cdn.browsers} and later.`);
+
+  const lazyOf = (id: string) => bundlers.map((b) => `${b} ${r.cases[id][b]!.lazy.toLocaleString('en-US')} B`).join(', ');
+  console.log(`\nLoaded by import() only when used (tab sharing, \`share\`): ${lazyOf(PUSH_CLIENT.id)}.`);
+  const verdicts: [string, keyof typeof PACKED_BUDGET][] = [
+    [PUSH_CLIENT.id, 'pushClient'],
+    [PACKED_CORE_WEBSOCKET.id, 'coreWebSocket'],
+  ];
+  for (const [id, key] of verdicts) {
+    if (!r.cases[id]) continue;
+    const over = bundlers.filter((b) => r.cases[id][b]!.upFront > PACKED_BUDGET[key][b]);
+    const target = PACKED_TARGET[key];
+    console.log(
+      `${id}: budget ${over.length ? `OVER in ${over.map((b) => `${b} (${r.cases[id][b]!.upFront} > ${PACKED_BUDGET[key][b]})`).join(', ')}` : 'ok'}; ` +
+        `target ${target} B (the largest): ${largest(id) <= target ? 'met' : `missed by ${largest(id) - target} B`}.`,
+    );
+  }
+  const vite = r.cases[PUSH_CLIENT.id].vite?.upFront;
+  if (vite !== undefined)
+    console.log(
+      `A script-tag user loads ${cdn.gzip} B, a Vite user ${vite} B: ${(((cdn.gzip - vite) / vite) * 100).toFixed(1)} % more (issue 20 asks at most 10 %).`,
+    );
+  return { packed: Object.fromEntries(cases.map((c) => [c.id, Object.fromEntries(bundlers.map((b) => [b, r.cases[c.id][b]!.upFront]))])), cdn: cdn.gzip };
+}
+
+/** Source-level: esbuild on src/ (not the package), parts stubbed out to see what each costs. */
+async function runSourceLevel(): Promise<{ core: number; coreWebSocket: number }> {
   const rows: Cell[][] = [];
   const core = await measure(CORE);
   const verdict = (gz: number, budget: number, target?: number) =>
@@ -40,7 +121,6 @@ export async function run(): Promise<{ core: number; coreWebSocket: number; bind
     withFetch.brotli - core.brotli,
     'not in the core',
   ]);
-  const bindings: Record<string, number | undefined> = {};
   for (const b of BINDINGS) {
     const entry = bindingEntry(b);
     if (!entry) {
@@ -48,22 +128,10 @@ export async function run(): Promise<{ core: number; coreWebSocket: number; bind
       continue;
     }
     const s = await measure({ entry, binding: true });
-    bindings[b] = s.gzip;
     rows.push([`push-client/${b} (adds)`, s.min, s.gzip, s.brotli, verdict(s.gzip, BUDGET.binding)]);
   }
-  const peerRows: Cell[][] = [];
-  for (const p of PEERS) {
-    try {
-      const s = await measure({ contents: p.contents });
-      peerRows.push([`${p.name} (${p.note})`, s.min, s.gzip, s.brotli, (s.gzip / core.gzip).toFixed(2) + '×']);
-    } catch (e) {
-      peerRows.push([p.name, undefined, undefined, undefined, 'bundle failed: ' + (e as Error).message.split('\n')[0]]);
-    }
-  }
-  console.log('\n## Size (esbuild 0.28: bundle, minify, ESM, browser, es2022; bytes)\n');
+  console.log('\n## Source-level (esbuild 0.28 on src/, not the package: bundle, minify, ESM, browser, es2022; production; bytes)\n');
   console.log(table(['bundle', 'min', 'min+gzip -9', 'min+brotli 11', 'budget (gzip)'], rows));
-  console.log();
-  console.log(table(['peer (main class, as an app imports it)', 'min', 'min+gzip -9', 'min+brotli 11', 'gzip vs push-client'], peerRows));
   const parts: Cell[][] = [];
   for (const p of PARTS) {
     const s = await measure({ ...CORE, stubs: p.stubs });
@@ -76,7 +144,9 @@ export async function run(): Promise<{ core: number; coreWebSocket: number; bind
     rest,
     ((100 * rest) / core.gzip).toFixed(1) + ' %',
   ]);
-  console.log(`\nWhat each part of push-client costs (its gzip minus its gzip without that part); the target is ${TARGET.core} B:\n`);
+  console.log(
+    `\nWhat each part of push-client costs, source-level (its gzip minus its gzip with that part stubbed out; esbuild on src/); the target is ${TARGET.core} B:\n`,
+  );
   console.log(table(['part', 'gzip bytes', 'share'], parts));
   if (core.gzip > BUDGET.core) {
     console.log(`\nCore is over its ${BUDGET.core} B gzip budget; minified bytes per source file (esbuild metafile):\n`);
@@ -89,7 +159,7 @@ export async function run(): Promise<{ core: number; coreWebSocket: number; bind
       ),
     );
   }
-  return { core: core.gzip, coreWebSocket: coreWebSocket.gzip, bindings };
+  return { core: core.gzip, coreWebSocket: coreWebSocket.gzip };
 }
 
 if (isMain(import.meta.url)) await run();
