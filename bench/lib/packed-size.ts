@@ -14,7 +14,7 @@
  * only the tarball's copy is found.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -311,14 +311,70 @@ const EDITION_BROWSERS: Record<string, string> = {
   es2022: 'Chrome 94, Edge 94, Firefox 93, Safari 16.4',
 };
 
+/** The scripts a page loads from a CDN without a bundler; `config` is the rollup.config.ts function that builds it. */
+export const CDN_SCRIPTS = [
+  { file: 'dist/push-client.min.js', tag: '<script>', config: 'cdnBundle' },
+  { file: 'dist/cdn/push-client.min.mjs', tag: '<script type="module">', config: 'cdnModule' },
+] as const;
+
+export interface CdnSize {
+  file: string;
+  tag: string;
+  /** gzip -9 of the script and the modules it imports statically, each file as shipped. */
+  gzip: number;
+  /** gzip -9 of the modules only its `import()` reaches (tab sharing in the module script). */
+  lazy: number;
+  target: string;
+  browsers: string;
+}
+
 /**
- * The CDN script as a `<script>` tag loads it: no bundler, the file as shipped, gzip -9. Its target
- * is read from rollup.config.ts's `cdnBundle` (the `target` given to esbuild there).
+ * A CDN script as a page loads it: no bundler, each file as shipped, gzip -9; for a module script,
+ * the modules it imports statically too (esbuild reads the import graph; nothing it emits is
+ * weighed). Its ES target is read from the rollup.config.ts function that builds it. Undefined when
+ * dist/ has no such file.
  */
-export function measureCdnScript(file = 'dist/push-client.min.js'): { file: string; gzip: number; target: string; browsers: string } {
-  const gz = gzip9(readFileSync(path.join(root, file)));
+export async function measureCdnScript(script: (typeof CDN_SCRIPTS)[number]): Promise<CdnSize | undefined> {
+  const entry = path.join(root, script.file);
+  if (!existsSync(entry)) return undefined;
+  const { build } = await import('esbuild');
+  const r = await build({
+    entryPoints: [entry],
+    absWorkingDir: root,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    outdir: path.join(os.tmpdir(), 'push-client-cdn-graph'),
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = r.metafile.inputs;
+  const reach = (from: string[], kinds: string[]) => {
+    const seen = new Set<string>();
+    const visit = (f: string) => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      for (const i of inputs[f]?.imports ?? []) if (kinds.includes(i.kind)) visit(i.path);
+    };
+    for (const f of from) visit(f);
+    return seen;
+  };
+  const start = path.relative(root, entry).split(path.sep).join('/');
+  const upFront = reach([start], ['import-statement']);
+  const lazy = [...reach([start], ['import-statement', 'dynamic-import'])].filter((f) => !upFront.has(f));
+  const weigh = (files: Iterable<string>) => [...files].reduce((n, f) => n + gzip9(readFileSync(path.join(root, f))), 0);
   const config = readFileSync(path.join(root, 'rollup.config.ts'), 'utf8');
-  const cdn = config.slice(config.indexOf('function cdnBundle'));
-  const target = /target:\s*'(es\d+|esnext)'/.exec(cdn)?.[1] ?? 'unknown';
-  return { file, gzip: gz, target: target.toUpperCase(), browsers: EDITION_BROWSERS[target] ?? 'see rollup.config.ts' };
+  const at = config.indexOf(`function ${script.config}`);
+  const end = config.indexOf('\nexport ', at + 1);
+  const body = at < 0 ? '' : config.slice(at, end < 0 ? undefined : end);
+  const target = /target:\s*'(es\d+|esnext)'/.exec(body)?.[1] ?? 'unknown';
+  return {
+    file: script.file,
+    tag: script.tag,
+    gzip: weigh(upFront),
+    lazy: weigh(lazy),
+    target: target.toUpperCase(),
+    browsers: EDITION_BROWSERS[target] ?? 'see rollup.config.ts',
+  };
 }
