@@ -146,7 +146,7 @@ async function runSourceLevel(): Promise<{ core: number; coreWebSocket: number }
   const transports = parts[3][1] as number;
   const rest = core.gzip - transports - parts.slice(4).reduce((n, r) => n + (r[1] as number), 0);
   parts.push([
-    'the rest: PushClient (connecting, fallback, upgrade probes, backoff, status, receive dispatch, the hooks tab sharing needs), options and URLs, PushError and the wire format',
+    'the rest: the core PushClient (connecting, fallback, backoff, status, receive dispatch, the hooks features use), options and URLs, PushError and the wire format',
     rest,
     ((100 * rest) / core.gzip).toFixed(1) + ' %',
   ]);

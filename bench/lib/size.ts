@@ -221,20 +221,20 @@ const NO_WS = { 'src/transports/websocket.ts': noTransport('webSocket', 'websock
 const NO_SSE = { 'src/transports/eventsource.ts': noTransport('eventSource', 'eventsource') };
 const NO_LP = { 'src/transports/longpoll.ts': noTransport('longPoll', 'longpoll') };
 
+/** A feature (push-client/core's plugins, passed as values) that adds nothing: what the client weighs without it. */
+const noFeature = (name: string) => `export const ${name} = () => ({});`;
+
 export const PARTS: { part: string; stubs: Record<string, string> }[] = [
   { part: 'WebSocket transport alone', stubs: NO_WS },
   { part: 'SSE transport alone', stubs: NO_SSE },
   { part: 'long-poll transport alone', stubs: NO_LP },
   { part: 'all three transports (with HTTP sends, SSE parsing)', stubs: { ...NO_WS, ...NO_SSE, ...NO_LP } },
-  { part: 'transport memory (sessionStorage)', stubs: { 'src/client/memory.ts': 'export const recall = () => {}, remember = () => {};' } },
-  { part: 'page lifecycle (online, visibility)', stubs: { 'src/client/page.ts': 'export const watchPage = () => () => {};' } },
+  { part: 'feature: transport memory (sessionStorage)', stubs: { 'src/client/memory.ts': noFeature('transportMemory') } },
+  { part: 'feature: page lifecycle (online, visibility)', stubs: { 'src/client/page.ts': noFeature('pageLifecycle') } },
+  { part: 'feature: channels (join, leave, acknowledged, re-joined on reconnect)', stubs: { 'src/client/channels.ts': noFeature('channels') } },
+  { part: 'feature: upgrade probes (back to a preferred transport)', stubs: { 'src/client/upgrade.ts': noFeature('upgrade') } },
+  { part: 'feature: tab sharing hooks (the sharing itself loads by import())', stubs: { 'src/client/tab-sharing.ts': noFeature('tabSharing') } },
   { part: 'mitt (lifecycle emitter)', stubs: { 'mitt/dist/mitt.mjs': 'export default () => ({ emit() {} });' } },
-  {
-    part: 'channels (join, leave, acknowledged, re-joined on reconnect)',
-    stubs: {
-      'src/client/channels.ts': 'export const createChannels = () => ({ joined: new Set(), join() {}, leave() {}, hello() {}, ack() {}, rejectAll() {} });',
-    },
-  },
   { part: 'send queue (bounded, in order on open)', stubs: { 'src/client/sending.ts': 'export const createSending = () => ({ send() {}, flush() {} });' } },
   {
     part: 'liveness (heartbeat watch by the clock)',
