@@ -55,7 +55,7 @@ export const CODE_MARKERS = {
   /** src/transports/http.ts (requests and sends for SSE and long-poll) */
   http: ['invalid UTF-8'],
   /** src/transports/fetch-event-source.ts (opt-in) */
-  fetchEventSource: ['EventSource: invalid URL', 'response is not text/event-stream'],
+  fetchEventSource: ['An invalid or illegal string was specified', 'response is not text/event-stream'],
   /** src/client/share.ts and src/transports/tab.ts, which only share.ts imports */
   share: ['the leader closed', 'the leader tab is gone'],
 } as const;
