@@ -112,6 +112,10 @@ export function cdnModule(dir = 'dist/cdn'): RollupOptions & { output: OutputOpt
     output: {
       dir: path.resolve(fromHere('.'), dir),
       format: 'es',
+      // One file up front: what FetchEventSource shares with the client (PushError, the HTTP and SSE
+      // readers) stays in the client's script, which FetchEventSource's module imports; tab
+      // sharing's own modules stay in their lazy chunk.
+      manualChunks: (id) => (/[\\/](fetch-event-source|share|tab)\.ts$/.test(id) ? undefined : 'push-client.min'),
       entryFileNames: '[name].mjs',
       chunkFileNames: '[name]-[hash].min.mjs',
       banner,

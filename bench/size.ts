@@ -13,6 +13,7 @@ import {
   BUNDLERS,
   type Bundler,
   CDN_SCRIPTS,
+  CORE_PARTS,
   CORE_WEBSOCKET as PACKED_CORE_WEBSOCKET,
   PEERS as PACKED_PEERS,
   PUSH_CLIENT,
@@ -83,6 +84,7 @@ async function runPacked(): Promise<{ packed: Record<string, Partial<Record<Bund
         `target ${target} B (the largest): ${largest(id) <= target ? 'met' : `missed by ${largest(id) - target} B`}.`,
     );
   }
+  await runPackedParts(bundlers);
   const vite = r.cases[PUSH_CLIENT.id].vite?.upFront;
   for (const cdn of vite === undefined ? [] : cdns)
     console.log(
@@ -92,6 +94,20 @@ async function runPacked(): Promise<{ packed: Record<string, Partial<Record<Bund
     packed: Object.fromEntries(cases.map((c) => [c.id, Object.fromEntries(bundlers.map((b) => [b, r.cases[c.id][b]!.upFront]))])),
     cdn: cdns[0]?.gzip ?? NaN,
   };
+}
+
+/** What each part of push-client/core adds to core + webSocket, packed and built as above (not in smoke mode). */
+async function runPackedParts(bundlers: readonly Bundler[]): Promise<void> {
+  const partBundlers = bundlers.filter((b) => b !== 'webpack'); // webpack's figures follow Vite's within a few bytes, at 5x the time
+  const parts = byMode(CORE_PARTS, CORE_PARTS, []);
+  if (!parts.length) return;
+  const r = await measurePacked([PACKED_CORE_WEBSOCKET, ...parts], { bundlers: partBundlers });
+  const base = r.cases[PACKED_CORE_WEBSOCKET.id];
+  const rows: Cell[][] = parts.map((part) => [part.adds, ...partBundlers.map((b) => r.cases[part.id][b]!.upFront - base[b]!.upFront)]);
+  console.log(
+    `\nWhat each part adds to \`push-client/core\` + \`webSocket\` (${partBundlers.map((b) => `${b} ${base[b]!.upFront} B`).join(', ')}), packed, gzip -9 up front:\n`,
+  );
+  console.log(table(['part', ...partBundlers.map((b) => `${b} (B)`)], rows));
 }
 
 /** Source-level: esbuild on src/ (not the package), parts stubbed out to see what each costs. */

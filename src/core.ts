@@ -11,6 +11,8 @@ export type { Status, State, Meta, Lifecycle } from './client/state';
 export { webSocket } from './transports/websocket';
 export { eventSource } from './transports/eventsource';
 export { longPoll } from './transports/longpoll';
+export { FetchEventSource } from './transports/fetch-event-source';
+export type { EventSourceInitPlus, EventSourceClass, EventSourceLike } from './transports/eventsource';
 export { channels } from './client/channels';
 export { upgrade } from './client/upgrade';
 export { pageLifecycle } from './client/page';

@@ -71,6 +71,27 @@ export const CORE_WEBSOCKET: PackedCase = {
   label: '`PushClient` + `webSocket` from `push-client/core`',
   main: `import { PushClient, webSocket } from 'push-client/core';\nwindow.x = [PushClient, webSocket];\n`,
 };
+/**
+ * What each part of `push-client/core` adds, measured as the rest is: core + `webSocket` with one
+ * more part, less core + `webSocket` alone (a part's bytes depend on the bundler and on what the
+ * bundle already has, so it is measured in place, not on its own).
+ */
+export const CORE_PARTS: (PackedCase & { adds: string })[] = [
+  ['eventSource', 'the SSE transport (with HTTP sends)'],
+  ['longPoll', 'the long-poll transport (with HTTP sends)'],
+  ['channels', 'feature: channels'],
+  ['upgrade', 'feature: upgrade probes'],
+  ['pageLifecycle', 'feature: page lifecycle'],
+  ['transportMemory', 'feature: transport memory'],
+  ['tabSharing', 'feature: tab sharing hooks (sharing itself loads by import())'],
+  ['FetchEventSource', 'FetchEventSource (opt-in: SSE headers, HTTP status)'],
+].map(([name, adds]) => ({
+  id: 'core-websocket+' + name,
+  label: `core + \`webSocket\` + \`${name}\``,
+  adds,
+  main: `import { PushClient, webSocket, ${name} } from 'push-client/core';\nwindow.x = [PushClient, webSocket, ${name}];\n`,
+}));
+
 export const PEERS: PackedCase[] = [
   { id: 'socket.io-client', label: 'socket.io-client (`io`)', main: `import { io } from 'socket.io-client';\nwindow.x = io;\n` },
   {
