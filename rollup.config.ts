@@ -18,6 +18,7 @@ const entries = {
   index: 'src/index.ts',
   node: 'src/node.ts',
   core: 'src/core.ts',
+  sharing: 'src/sharing.ts',
   'server/index': 'src/server/index.ts',
   'react/index': 'src/react/index.ts',
   'vue/index': 'src/vue/index.ts',

@@ -17,7 +17,6 @@ export { channels } from './client/channels';
 export { upgrade } from './client/upgrade';
 export { pageLifecycle } from './client/page';
 export { transportMemory } from './client/memory';
-export { tabSharing } from './client/tab-sharing';
 export type { Feature, FeatureHooks, ClientInternals } from './client/feature';
 export type { Transport, TransportDefinition, TransportOptions } from './transports/transport';
 export { PushError, type PushErrorCode } from './protocol/errors';

@@ -89,7 +89,9 @@ export const CORE_PARTS: (PackedCase & { adds: string })[] = [
   id: 'core-websocket+' + name,
   label: `core + \`webSocket\` + \`${name}\``,
   adds,
-  main: `import { PushClient, webSocket, ${name} } from 'push-client/core';\nwindow.x = [PushClient, webSocket, ${name}];\n`,
+  main:
+    `import { PushClient, webSocket } from 'push-client/core';\nimport { ${name} } from '${name === 'tabSharing' ? 'push-client/sharing' : 'push-client/core'}';\n` +
+    `window.x = [PushClient, webSocket, ${name}];\n`,
 }));
 
 export const PEERS: PackedCase[] = [

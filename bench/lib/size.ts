@@ -33,12 +33,12 @@ export const TARGET = { core: 5000, coreWebSocket: 4061 } as const;
  * less the empty app), per bundler. Set at the figures first measured that way plus ~2 % (issue 20:
  * Vite 10,010 / webpack 10,512 / esbuild 10,205 B; core + webSocket 6,396 / 7,095 / 8,265 B, the
  * latter with SSE and long-poll code esbuild could not drop). After one module per source module and
- * the layered core: push-client 8,843 / 9,397 / 8,944 B, core + webSocket 4,673 / 4,855 / 5,234 B; the
+ * the layered core: push-client 8,843 / 9,397 / 8,944 B, core + webSocket 4,673 / 4,855 / 4,952 B; the
  * budgets are those plus ~1 %.
  */
 export const PACKED_BUDGET = {
   pushClient: { vite: 8950, webpack: 9500, esbuild: 9050 },
-  coreWebSocket: { vite: 4750, webpack: 4930, esbuild: 5300 },
+  coreWebSocket: { vite: 4750, webpack: 4930, esbuild: 5010 },
 } as const;
 /** Issue 20's targets, for the largest of the three bundlers (partysocket ships 2.6 kB). */
 export const PACKED_TARGET = { pushClient: 7000, coreWebSocket: 4000 } as const;

@@ -17,7 +17,7 @@ export interface PushClientOptions<Transport = TransportDefinition> {
   transports?: Transport[];
   /**
    * `push-client/core`: what the client does beyond connecting, sending and receiving, as the
-   * feature values you import (`[channels, upgrade, pageLifecycle, transportMemory, tabSharing]`);
+   * feature values you import (`[channels, upgrade, pageLifecycle, transportMemory]`, and `tabSharing` from `push-client/sharing`);
    * an option of a feature not given is ignored. `push-client` has them all and takes none.
    */
   features?: Feature[];
