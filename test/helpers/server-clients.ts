@@ -28,6 +28,11 @@ export interface TestServer<User = unknown> {
   origin: string;
   /** origin + push path */
   url: string;
+  /**
+   * Resolves once the push server has handled a request whose URL contains `fragment`. Without
+   * `authorize` a request is handled synchronously, so a poll is held by then.
+   */
+  handled(fragment: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,14 @@ export async function startServer<User = unknown>(options: Omit<PushServerOption
     res.end('app ' + req.url);
   });
   const push = createPushServer<User>({ ...options, server });
+  // The attached server calls `push.handleRequest` for each request: wrapped here, it tells `handled`.
+  const handledWaiters = new Set<(url: string) => void>();
+  const handleRequest = push.handleRequest.bind(push);
+  push.handleRequest = (req, res) => {
+    const mine = handleRequest(req, res);
+    for (const waiter of [...handledWaiters]) waiter(req.url ?? '');
+    return mine;
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -48,6 +61,15 @@ export async function startServer<User = unknown>(options: Omit<PushServerOption
     server,
     origin,
     url: origin + (options.path ?? '/push'),
+    handled: (fragment) =>
+      new Promise((resolve) => {
+        const waiter = (url: string) => {
+          if (!url.includes(fragment)) return;
+          handledWaiters.delete(waiter);
+          resolve();
+        };
+        handledWaiters.add(waiter);
+      }),
     async close() {
       await push.close();
       server.closeAllConnections();
@@ -252,7 +274,9 @@ export class LpClient {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const r = await lpGet(this.url, { cid: this.cid, ack: String(this.received) }, this.ac.signal).catch(() => null);
+      // The query of the open goes on every poll too, as PushClient does: a server with `authorize`
+      // checks each poll again.
+      const r = await lpGet(this.url, { ...this.query, cid: this.cid, ack: String(this.received) }, this.ac.signal).catch(() => null);
       if (!r) return;
       this.lastStatus = r.status;
       if (r.status !== 200) return;
