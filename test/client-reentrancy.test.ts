@@ -227,13 +227,17 @@ describe('channels changed while an upgrade probe is on its way', () => {
     await until(() => c.status.transport === 'websocket', 5000, 'the upgrade');
     await push.publish('x', 'in room, after', { channel: 'room' });
     await push.publish('x', 'everyone, after');
+    // A later event: a repeat of any of the four would have come before it.
+    const marked = new Promise((resolve) => c.on('x', (d) => d === 'marker' && resolve(d)));
     await until(() => got.length === 4, 3000, 'the events after the upgrade');
-    await sleep(100);
+    await push.publish('x', 'marker');
+    await marked;
     expect(got).toEqual([
       ['before', 'eventsource'],
       ['in room, during the probe', 'eventsource'],
       ['in room, after', 'websocket'],
       ['everyone, after', 'websocket'],
+      ['marker', 'websocket'],
     ]);
   });
 });
