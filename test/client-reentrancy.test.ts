@@ -56,7 +56,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
     c.connect();
     await until(() => c.status.state === 'closed', 3000, 'closed');
     const after = seen.value;
-    await sleep(300);
+    await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done; the pending-timer check below is the exact part
     expect(seen.value).toBe(after);
     expect(c.status.state).toBe('closed');
     expect([...timers.values()]).toEqual([]);
@@ -68,7 +68,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
     c.subscribe((st) => st.state === 'connecting' && c.close());
     const seen = countRequests(s);
     c.connect();
-    await sleep(300);
+    await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done (an attempt)
     expect(seen.value).toBe(0);
     expect(c.status.state).toBe('closed');
   });

@@ -174,7 +174,7 @@ describe('backoff', () => {
     cleanup.add(() => shut(server));
     const c = new PushClient({ eventsource: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 50, maxDelay: 400, jitter: 0 } });
     cleanup.add(() => c.close());
-    await sleep(1000);
+    await sleep(1000); // the behaviour under test: attempts counted over a second of backoff
     // 0, 50, 100, 200, 400, 400 ... → about 6 attempts in a second, never hundreds.
     expect(hits).toBeGreaterThanOrEqual(4);
     expect(hits).toBeLessThanOrEqual(8);
@@ -191,7 +191,7 @@ describe('backoff', () => {
     const c = new PushClient({ longpoll: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 10 } });
     cleanup.add(() => c.close());
     await until(() => c.status.state === 'closed', 3000, 'closed');
-    await sleep(100);
+    await sleep(100); // an observation window: nothing is to happen here, and no event marks a thing not done (a retry; minDelay is 10 ms)
     expect(hits).toBe(1);
     expect(c.status.error).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
   });

@@ -77,7 +77,7 @@ describe.each(kinds)('a plain server’s retry: with %s', (_name, EventSource) =
     const { c, got } = client(s.url, EventSource);
     await until(() => got.length === 1 && c.status.state === 'reconnecting', 5000, 'the drop');
     c.close();
-    await sleep(800);
+    await sleep(800); // an observation window: nothing is to happen here, and no event marks a thing not done: longer than the EventSource's reconnection time
     expect(s.requests).toHaveLength(1);
   });
 });
