@@ -3,9 +3,7 @@
  * -- NAME` runs it but in smoke mode (BENCH_SMOKE=1, bench/lib/mode.ts: the least that still runs
  * each code path once), so that none rots unnoticed between the runs that produce the published
  * figures. Each must exit 0 and print a Markdown table with at least one figure; the figures
- * themselves mean nothing here. Two at a time: most of a benchmark's time in smoke mode is spent
- * starting processes and browsers and waiting on them, and each listens on free ports; not more,
- * since some start a Chromium or hundreds of clients.
+ * themselves mean nothing here. One at a time: some start a Chromium or hundreds of clients.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
@@ -15,28 +13,12 @@ import { WHATIF_NAMES, whatIf } from '../bench/lib/whatif';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BENCH = ['--import', 'tsx', path.join(ROOT, 'bench/index.ts')];
-/** Per benchmark, from its start, on a busy 2-core machine with another benchmark beside it. */
-const LIMIT_MS = 90_000;
-/** Benchmarks running at once. */
-const AT_ONCE = 2;
+/** Per benchmark, on a busy 2-core machine; the whole smoke is meant to stay near a minute. */
+const LIMIT_MS = 60_000;
 
 const NAMES = execFileSync(process.execPath, [...BENCH, '--list'], { cwd: ROOT, encoding: 'utf8' })
   .trim()
   .split('\n');
-
-/** Runs `task` once fewer than AT_ONCE others are running (in the order asked). */
-const slots = { free: AT_ONCE, waiting: [] as (() => void)[] };
-async function inTurn<T>(task: () => Promise<T>): Promise<T> {
-  if (slots.free > 0) slots.free--;
-  else await new Promise<void>((resolve) => slots.waiting.push(resolve));
-  try {
-    return await task();
-  } finally {
-    const next = slots.waiting.shift();
-    if (next) next();
-    else slots.free++;
-  }
-}
 
 /** Runs one benchmark in smoke mode; resolves with its exit code and output. */
 function runBench(name: string): Promise<{ code: number | null; out: string; ms: number }> {
@@ -59,7 +41,7 @@ function runBench(name: string): Promise<{ code: number | null; out: string; ms:
   });
 }
 
-describe('benchmarks, smoke mode', () => {
+describe.sequential('benchmarks, smoke mode', () => {
   it('the registry lists the benchmarks', () => {
     expect(NAMES).toEqual(expect.arrayContaining(['size', 'throughput', 'fallback', 'recovery', 'scale']));
   });
@@ -84,10 +66,8 @@ describe('benchmarks, smoke mode', () => {
   }
 
   for (const name of NAMES) {
-    // Started together, run AT_ONCE at a time: the timeout covers the wait for a turn; a benchmark
-    // that stalls is still killed LIMIT_MS after its own start.
-    it.concurrent(`${name} runs and prints figures`, { timeout: NAMES.length * LIMIT_MS }, async ({ expect }) => {
-      const r = await inTurn(() => runBench(name));
+    it(`${name} runs and prints figures`, { timeout: LIMIT_MS + 10_000 }, async () => {
+      const r = await runBench(name);
       const tail = r.out.slice(-3000);
       expect(r.code, `${name} exit code (null: killed after ${LIMIT_MS} ms)\n${tail}`).toBe(0);
       expect(r.out).not.toMatch(new RegExp(`^${name} failed:`, 'm'));
