@@ -19,9 +19,7 @@ export default defineConfig({
   timeout: 30_000,
   expect: { timeout: 5_000 },
   globalTimeout: 30 * 60_000,
-  // Two spec files at a time, each test in its own page with its own server on a free port; the
-  // tests of one file stay in order.
-  workers: 2,
+  workers: 1,
   fullyParallel: false,
   retries: 0,
   forbidOnly: !!process.env.CI,
