@@ -18,7 +18,7 @@
 import os from 'node:os';
 import { child, perConnection } from './lib/child';
 import { cpuSplit } from './lib/cpus';
-import { byMode } from './lib/mode';
+import { byMode, SMOKE } from './lib/mode';
 import { isMain, median, table, type Cell } from './lib/table';
 import { sleep } from './lib/util';
 
@@ -198,6 +198,9 @@ export async function run(): Promise<Result[]> {
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),
   );
+  // Smoke mode is a test (npm test): a row that failed must fail it, not only show in the table.
+  const failed = results.filter((r) => r.error);
+  if (SMOKE && failed.length) throw new Error(`${failed.length} row(s) failed: ${failed.map((r) => r.error).join('; ')}`);
   return results;
 }
 

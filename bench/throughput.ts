@@ -46,7 +46,11 @@ const ROUNDS = +(process.env.BENCH_ROUNDS || byMode(3, 1));
 const N_SMALL = byMode(20_000, 5_000, 500);
 const N_LARGE = +(process.env.BENCH_N_LARGE || byMode(4_000, 1_000, 100));
 const PACED_RATE = 10_000;
-const PACED_SECONDS = byMode(2, 2, 0.5);
+const PACED_SECONDS = byMode(2, 2, 0.25);
+/** Events of the warm-up run before the measured ones (smoke: enough to run the path, no JIT to warm). */
+const WARMUP = byMode(2_000, 2_000, 200);
+/** Pause between two clients, for the last one's sockets and browser to be gone (smoke: measures nothing). */
+const BETWEEN_CASES_MS = byMode(200, 200, 0);
 const CHUNK = 100;
 const LARGE_BYTES = 4096;
 
@@ -131,7 +135,7 @@ function plan(): RunSpec[] {
   const runs: RunSpec[] = [];
   let id = 1;
   const add = (mode: Mode, n: number, timeoutMs: number) => runs.push({ id: id++, mode, n, timeoutMs });
-  add('warmup', 2_000, 20_000);
+  add('warmup', WARMUP, 20_000);
   if (PROFILE) {
     const large = process.env.BENCH_PROFILE_MODE === 'large';
     runs.push({ id: id++, mode: large ? 'large' : 'small', n: large ? 20_000 : 100_000, timeoutMs: 60_000, profile: true });
@@ -401,7 +405,7 @@ async function measureAll(pinned: ReturnType<typeof pin>): Promise<Record<string
         (rawSse as ServerResponse | null)?.destroy();
         (signalr as WebSocket | null)?.terminate();
         (sioSocket as Socket | null)?.disconnect(true);
-        await sleep(200);
+        await sleep(BETWEEN_CASES_MS);
       }
       if (error) entry.errors.push(error);
       process.stdout.write(error ? ` ${error}\n` : ' ok\n');

@@ -74,7 +74,7 @@ describe('react', () => {
     });
     expect(html).toBe('<p>idle</p>');
     expect(subscribed, 'subscriptions made on the server').toBe(0);
-    await sleep(300);
+    await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done (a connection opened by rendering)
     expect(server.upgrades).toBe(0);
     expect(server.connectionCount).toBe(0);
   });
@@ -103,7 +103,7 @@ describe('vue', () => {
     });
     expect(html).toBe('<p>idle</p>');
     expect(subscribed, 'subscriptions made on the server').toBe(0);
-    await sleep(300);
+    await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done (a connection opened by rendering)
     expect(server.upgrades).toBe(0);
     expect(server.connectionCount).toBe(0);
   });
@@ -130,8 +130,11 @@ describe('vue', () => {
     await until(() => got.length === 1, 'an event');
 
     a.stop(); // its handler goes, the shared client stays
+    // A handler of our own on the shared client: an event is dispatched to all its handlers at once,
+    // so once this one has seen it, the scope's handler would have too.
+    const dispatched = new Promise((resolve) => client.on('price', (d) => d === 2 && resolve(d)));
     await server.push.publish('price', 2);
-    await sleep(200);
+    await dispatched;
     expect(got).toEqual([1]);
     expect(server.connectionCount).toBe(1);
     expect(client.status.state).toBe('open');

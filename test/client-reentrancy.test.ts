@@ -56,7 +56,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
     c.connect();
     await until(() => c.status.state === 'closed', 3000, 'closed');
     const after = seen.value;
-    await sleep(300);
+    await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done; the pending-timer check below is the exact part
     expect(seen.value).toBe(after);
     expect(c.status.state).toBe('closed');
     expect([...timers.values()]).toEqual([]);
@@ -68,7 +68,7 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
     c.subscribe((st) => st.state === 'connecting' && c.close());
     const seen = countRequests(s);
     c.connect();
-    await sleep(300);
+    await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done (an attempt)
     expect(seen.value).toBe(0);
     expect(c.status.state).toBe('closed');
   });
@@ -227,13 +227,17 @@ describe('channels changed while an upgrade probe is on its way', () => {
     await until(() => c.status.transport === 'websocket', 5000, 'the upgrade');
     await push.publish('x', 'in room, after', { channel: 'room' });
     await push.publish('x', 'everyone, after');
+    // A later event: a repeat of any of the four would have come before it.
+    const marked = new Promise((resolve) => c.on('x', (d) => d === 'marker' && resolve(d)));
     await until(() => got.length === 4, 3000, 'the events after the upgrade');
-    await sleep(100);
+    await push.publish('x', 'marker');
+    await marked;
     expect(got).toEqual([
       ['before', 'eventsource'],
       ['in room, during the probe', 'eventsource'],
       ['in room, after', 'websocket'],
       ['everyone, after', 'websocket'],
+      ['marker', 'websocket'],
     ]);
   });
 });

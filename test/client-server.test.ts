@@ -174,7 +174,7 @@ describe('backoff', () => {
     cleanup.add(() => shut(server));
     const c = new PushClient({ eventsource: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 50, maxDelay: 400, jitter: 0 } });
     cleanup.add(() => c.close());
-    await sleep(1000);
+    await sleep(1000); // the behaviour under test: attempts counted over a second of backoff
     // 0, 50, 100, 200, 400, 400 ... → about 6 attempts in a second, never hundreds.
     expect(hits).toBeGreaterThanOrEqual(4);
     expect(hits).toBeLessThanOrEqual(8);
@@ -191,7 +191,7 @@ describe('backoff', () => {
     const c = new PushClient({ longpoll: `http://127.0.0.1:${port}/` }, { reconnect: { minDelay: 10 } });
     cleanup.add(() => c.close());
     await until(() => c.status.state === 'closed', 3000, 'closed');
-    await sleep(100);
+    await sleep(100); // an observation window: nothing is to happen here, and no event marks a thing not done (a retry; minDelay is 10 ms)
     expect(hits).toBe(1);
     expect(c.status.error).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
   });
@@ -217,12 +217,28 @@ describe('long-poll session end', () => {
   });
 
   it('a held poll that the client aborts ends the session', async () => {
-    const s = await setup();
-    const c = s.client({ transports: ['longpoll'] });
-    await opened(c);
-    await sleep(50); // the next poll is now held by the server
-    expect(s.push.connections).toHaveLength(1);
-    c.close();
-    await until(() => s.push.connections.length === 0, 3000, 'session to end');
+    // Raw HTTP, not a PushClient: the client's close() also sends DELETE ?cid=, which ends the
+    // session by itself. Here the only thing that can end it is the aborted poll: both timeouts are
+    // far longer than the test.
+    const s = await setup({ pollTimeout: 60_000, sessionTimeout: 60_000 });
+    const created = await fetch(`${s.url}?t=lp`);
+    const cid = JSON.parse(
+      (await created.text())
+        .split('\n')
+        .find((l) => l.startsWith('data: {'))!
+        .slice(6),
+    ).cid;
+    // Request listeners run in order: when this one sees the poll, the push server holds it already.
+    const held = new Promise<http.ServerResponse>((resolve) => s.server.on('request', (req, res) => req.url!.includes(`cid=${cid}`) && resolve(res)));
+    const poll = http.get(`${s.url}?t=lp&cid=${cid}&ack=1`, { agent: false });
+    poll.on('error', () => {}); // the abort below
+    const res = await held;
+    expect(s.push.connections.map((c) => c.id)).toEqual([cid]);
+    // The push server's own 'close' listener on the held poll was added first, so it has run when this one does.
+    const pollClosed = new Promise((resolve) => res.once('close', resolve));
+    poll.destroy();
+    await pollClosed;
+    expect(s.push.connections).toHaveLength(0);
+    expect((await fetch(`${s.url}?t=lp&cid=${cid}&ack=1`)).status).toBe(404);
   });
 });

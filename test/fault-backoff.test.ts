@@ -40,7 +40,7 @@ describe('backoff against a server that accepts and at once closes', () => {
     p.down = true; // from the start: the very first connect is retried too
     const t0 = Date.now();
     const c = client(p.url(), { reconnect: r });
-    await sleep(WINDOW);
+    await sleep(WINDOW); // the behaviour under test: the attempts made over a window of backoff
     c.close();
     const cycles = p.requests.filter((q) => q.kind === 'ws'); // each pass starts with WebSocket
     const d = gaps(p, 'ws');
@@ -92,7 +92,7 @@ describe('refusals', () => {
       const before = p.requests.length;
       const c = client(p.url(), { transports: [t], reconnect: { minDelay: 10 } });
       await until(() => c.status.state === 'closed', 3000, 'closed');
-      await sleep(300);
+      await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done (a retry; minDelay is 10 ms)
       expect(p.requests.length - before, t).toBe(1);
       expect(c.status.error).toMatchObject({ code: 'UNAUTHORIZED', status });
     }
@@ -102,7 +102,7 @@ describe('refusals', () => {
     const closes: unknown[] = [];
     c.lifecycle.on('close', (e) => closes.push(e));
     await until(() => c.status.state === 'closed', 3000, 'closed');
-    await sleep(300);
+    await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done (a retry)
     expect(p.requests.slice(before).map((q) => q.kind)).toEqual(['ws', 'sse']);
     expect(closes).toEqual([{ error: expect.objectContaining({ code: 'UNAUTHORIZED' }) }]);
     // WebSocket alone: proxies refuse upgrades with 403, so it is retried with backoff.
@@ -141,7 +141,7 @@ describe('maxRetries', () => {
     c.lifecycle.on('close', (e) => closes.push(e));
     for (let round = 1; round <= 2; round++) {
       await until(() => c.status.state === 'closed', 3000, 'closed');
-      await sleep(200);
+      await sleep(200); // an observation window: nothing is to happen here, and no event marks a thing not done (a retry past maxRetries)
       // the first pass and 3 retries, each pass over the three transports
       expect(p.count('ws')).toBe(4 * round);
       expect(c.status.error).toMatchObject({ code: 'MAX_RETRIES' });
@@ -150,7 +150,7 @@ describe('maxRetries', () => {
       expect(c.status).toMatchObject({ state: 'connecting', attempt: 0 });
     }
     c.close();
-    await sleep(100);
+    await sleep(100); // lets attempts aborted by close() end before the proxy lets connections through
     p.down = false;
     c.connect();
     expect((await opened(c)).transport).toBe('websocket');
@@ -182,7 +182,7 @@ describe('server restarted on the same port', () => {
     // The process goes away: every connection is closed, the port refuses for a while.
     await s1.push.close();
     await shut(s1.server);
-    await sleep(1500);
+    await sleep(1500); // the behaviour under test: the port refuses for a while
     s2 = await startPush({ retryMs: 0, port: s1.port });
     await Promise.all(r.map(({ c }) => opened(c, 5000)));
     await s2.push.publish('n', 2);

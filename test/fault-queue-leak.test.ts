@@ -43,7 +43,7 @@ describe.each(ALL)('send queue over %s', (transport) => {
         () => settled++,
       );
     await expect(c.send('m', 6)).rejects.toMatchObject({ name: 'PushError', code: 'QUEUE_FULL' });
-    await sleep(100);
+    await sleep(100); // an observation window: nothing is to happen here, and no event marks a thing not done (a queued send settling)
     expect(settled).toBe(0); // still waiting
     expect(got).toEqual([]);
     p.down = false;

@@ -66,7 +66,7 @@ async function publishUnderChaos(s: Awaited<ReturnType<typeof setup>>['s'], p: P
     const ps: Promise<string>[] = [];
     for (let j = 0; j < BATCH; j++) ps.push(s.push.publish('n', b * BATCH + j));
     await Promise.all(ps);
-    await sleep(12);
+    await sleep(12); // the behaviour under test: publishes spread over time, so that the cuts fall among them
   }
   await until(() => cuts() >= WANT_CUTS, 10000, 'the last cuts');
   chaos.stop();
@@ -85,6 +85,16 @@ async function allEvents(c: PushClient, p: Proxy, got: number[], log: { switches
   });
 }
 
+/** Publishes a later event and waits for it: a late duplicate of any event before it would have come first. */
+async function marker(s: { push: { publish(event: string, data: unknown): Promise<string> } }, c: PushClient) {
+  const marked = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the marker event did not arrive within 5 s')), 5000);
+    c.on('end', () => (clearTimeout(timer), resolve()));
+  });
+  await s.push.publish('end', null);
+  await marked;
+}
+
 describe.each<TransportName>(['websocket', 'eventsource', 'longpoll'])('5,000 events under random cuts over %s', (transport) => {
   it('delivers every event exactly once and in order', async () => {
     const { s, p } = await setup();
@@ -93,7 +103,7 @@ describe.each<TransportName>(['websocket', 'eventsource', 'longpoll'])('5,000 ev
     await opened(c);
     const chaos = await publishUnderChaos(s, p, seed, log);
     await allEvents(c, p, got, log, seed);
-    await sleep(200); // a late duplicate would show here
+    await marker(s, c);
     const v = verdict(got);
     console.log(
       `[fault] stream/${transport}: published ${N}, delivered ${v.delivered}, lost ${v.lost}, duplicated ${v.duplicated}, ` +
@@ -133,7 +143,7 @@ describe('forced transport changes in the middle of a stream', () => {
     });
     await allEvents(c, p, got, log, seed);
     await until(() => c.status.transport === 'websocket', 5000, 'back on WebSocket');
-    await sleep(200);
+    await marker(s, c);
     const v = verdict(got);
     console.log(
       `[fault] stream/forced changes: published ${N}, delivered ${v.delivered}, lost ${v.lost}, duplicated ${v.duplicated}, ` +
@@ -164,11 +174,11 @@ describe('upgrade back', () => {
         const ps: Promise<string>[] = [];
         for (let j = 0; j < BATCH; j++) ps.push(s.push.publish('n', b * BATCH + j));
         await Promise.all(ps);
-        await sleep(10);
+        await sleep(10); // the behaviour under test: publishes spread over time, so that the changes fall among them
       }
       await until(() => got.length >= N, 15000, `all events (got ${got.length})`);
       await until(() => c.status.transport === 'websocket', 5000, 'on WebSocket');
-      await sleep(200);
+      await marker(s, c);
       const v = verdict(got);
       console.log(
         `[fault] upgrade back from ${start}: delivered ${v.delivered}, lost ${v.lost}, duplicated ${v.duplicated}; ` +
@@ -192,17 +202,19 @@ describe('upgrade back', () => {
     const { c, got } = client(p, { upgradeInterval: 100 });
     expect((await opened(c)).transport).toBe('eventsource');
     let first: Promise<string> | undefined;
-    p.onRequest = (r) => {
-      if (r.kind === 'ws' && !first) first = s.push.publish('n', 0);
-    };
+    const probing = new Promise<void>((resolve) => {
+      p.onRequest = (r) => {
+        if (r.kind !== 'ws' || first) return;
+        first = s.push.publish('n', 0); // the probe's request has reached the proxy, not yet the server
+        resolve();
+      };
+    });
     p.latency = 150;
     p.ws = 'pass';
-    await sleep(1000);
-    first ??= s.push.publish('n', 0); // no probe yet: the event goes out anyway
+    await probing;
     await until(() => c.status.transport === 'websocket', 5000, 'on WebSocket');
     for (let i = 1; i < 10; i++) await s.push.publish('n', i);
-    await until(() => got.length >= 10, 3000, `10 events, got ${JSON.stringify(got)}`).catch(() => {});
-    await sleep(400);
+    await marker(s, c);
     expect(got).toEqual([...Array(10).keys()]);
   }, 15_000);
 });

@@ -56,7 +56,7 @@ describe('FetchEventSource follows the EventSource standard', () => {
     source.addEventListener('open', () => events.push('open'));
     source.addEventListener('error', () => events.push(`error ${source.readyState}`));
     await until(() => events.length > 0, 5000, 'an event');
-    await sleep(200);
+    await sleep(200); // an observation window: nothing is to happen here, and no event marks a thing not done (a reconnection)
     expect(events).toEqual(['error 2']);
     expect(source.readyState).toBe(FetchEventSource.CLOSED);
     expect(data).toEqual([]);
@@ -117,9 +117,9 @@ describe('FetchEventSource follows the EventSource standard', () => {
     const s = await serve(async (_req, res) => {
       stream(res);
       res.write('\uFEFFdata: one\n\n');
-      await sleep(30);
+      await sleep(30); // the behaviour under test: each line in a chunk of its own
       res.write('\uFEFFdata: two\n\n');
-      await sleep(30);
+      await sleep(30); // the behaviour under test: each line in a chunk of its own
       res.write('data: three\n\n');
     });
     const { data } = open(s.url);
@@ -293,7 +293,7 @@ describe('FetchEventSource follows the EventSource standard', () => {
     const { source, data } = open(s.url);
     source.onerror = () => source.close();
     await until(() => data.length === 1 && source.readyState === FetchEventSource.CLOSED, 5000, 'the close');
-    await sleep(300);
+    await sleep(300); // an observation window: nothing is to happen here, and no event marks a thing not done (a reconnection)
     expect(s.requests).toHaveLength(1);
   });
 });

@@ -182,14 +182,14 @@ describe('a connection that delivered events is a success', () => {
     let cutting = true;
     const cutter = (async () => {
       while (cutting) {
-        await sleep(250 + Math.random() * 300);
+        await sleep(250 + Math.random() * 300); // the behaviour under test: cuts at random intervals
         p.cutAll();
       }
     })();
     // 300 events over about 3 s: every connection delivers some before it is cut.
     for (let i = 1; i <= total; i++) {
       await s.push.publish('n', i);
-      if (i % 10 === 0) await sleep(100);
+      if (i % 10 === 0) await sleep(100); // the behaviour under test: publishes spread over the cuts
     }
     const publishedAt = Date.now();
     const events = await got;

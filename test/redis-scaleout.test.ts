@@ -65,6 +65,16 @@ function client(port: number, transport: TransportName, extra: ConstructorParame
 }
 
 const opened = (c: PushClient) => until(() => c.status.state === 'open', 10_000, 'open');
+/**
+ * Publishes a later event (with `publish`) and waits for `c` to get it: a repeat or a late event of
+ * the stream before it would have come first.
+ */
+async function marker(c: PushClient, publish: () => Promise<unknown>) {
+  const marked = new Promise((resolve) => c.on('end', resolve));
+  await publish();
+  await marked;
+}
+
 const seq = (got: Got[], event = 'n') => got.filter((g) => g.event === event).map((g) => g.data.i);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
@@ -122,7 +132,7 @@ describe.each(TRANSPORTS)('Redis scale-out over %s', (transport) => {
     let done = false;
     void run.then(() => (done = true));
     while (!done || moves < 6) {
-      await sleep(120);
+      await sleep(120); // the behaviour under test: the client is moved every 120 ms while events flow
       px.moveTo(px.target === a.port ? b.port : a.port);
       moves++;
       if (moves > 60) break;
@@ -145,7 +155,7 @@ describe.each(TRANSPORTS)('Redis scale-out over %s', (transport) => {
           `${moves} moves, target ${px.target === a.port ? 'A' : 'B'}, connections A ${conns[0]} B ${conns[1]}`,
       );
     });
-    await sleep(100);
+    await marker(c, () => b.publish('end', 0, 1));
     expect(moves).toBeGreaterThanOrEqual(6);
     expect(seq(got)).toEqual(range(0, total));
     expect(gaps).toEqual([]);
@@ -173,7 +183,7 @@ describe.each(TRANSPORTS)('Redis scale-out over %s', (transport) => {
     await until(() => seq(got).length === 50, 10_000, 'the replay');
     await a2.publish('n', 50, 10);
     await until(() => seq(got).length === 60, 10_000, 'live events after the restart');
-    await sleep(50);
+    await marker(c, () => a2.publish('end', 0, 1));
     expect(seq(got)).toEqual(range(0, 60));
     expect(gaps).toEqual([]);
     expect(opens.at(-1)).toMatchObject({ resumed: true });
@@ -246,12 +256,13 @@ describe('Redis scale-out, server side', () => {
       );
       expect(mid.inbox.hello!.replay).toBe(true);
       expect(end.inbox.hello!.replay).toBe(true);
-      await sleep(400); // the late live copies arrive now
+      // B's reader reads the stream in order: the late live copies of 0..99 come through it before
+      // these, and then a marker after them, so once a client has the marker, a repeat would have come.
       await a.publish('n', 100, 5);
-      await mid.inbox.waitEvents(55);
-      await end.inbox.waitEvents(5);
-      await sleep(300);
-      const nums = (x: AnyClient) => x.inbox.events.map((f) => JSON.parse(f.data).i);
+      await a.publish('end', 0, 1);
+      const marked = (x: AnyClient) => x.inbox.waitFor((f) => f.some((e) => e.event === 'end'), 10_000, 'the marker');
+      await Promise.all([marked(mid), marked(end)]);
+      const nums = (x: AnyClient) => x.inbox.named('n').map((f) => JSON.parse(f.data).i);
       expect(nums(mid), kind).toEqual(range(50, 105));
       expect(nums(end), kind).toEqual(range(100, 105));
       await mid.stop();

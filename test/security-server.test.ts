@@ -186,12 +186,15 @@ describe('bounded state', () => {
   });
 
   it('drops a connection whose handshake hangs (onJoin never answers) once what it holds passes maxBufferedBytes', async () => {
-    const s = await start({ maxConnections: 1, maxBufferedBytes: 10_000, onJoin: (_c, ch) => (ch === 'slow' ? new Promise<boolean>(() => {}) : true) });
+    let joining!: () => void;
+    const inOnJoin = new Promise<void>((r) => (joining = r));
+    const onJoin = (_c: unknown, ch: string) => (ch === 'slow' ? (joining(), new Promise<boolean>(() => {})) : true);
+    const s = await start({ maxConnections: 1, maxBufferedBytes: 10_000, onJoin });
     const ac = new AbortController();
     const pending = fetch(s.url + '?t=lp&ch=slow', { signal: ac.signal })
       .then((r) => r.text())
       .catch(() => '');
-    await sleep(50);
+    await inOnJoin; // the handshake holds its slot now
     expect((await attempt('longpoll', s.url)).status).toBe(503);
     for (let i = 0; i < 20; i++) await s.push.publish('n', 'x'.repeat(1000));
     await pending;
@@ -235,9 +238,13 @@ describe('dead connections are reaped by the heartbeat', () => {
 
   it('WebSocket: a peer that answers pings stays', async () => {
     const s = await start({ heartbeatMs: 50 });
-    const c = await connect('websocket', s.url);
-    clients.push(c);
-    await sleep(400);
+    const w = await wsClient(s.url);
+    clients.push({ stop: async () => w.close() });
+    // The server drops a peer after two heartbeats without a pong: six pings answered is three times that.
+    await new Promise<void>((resolve) => {
+      let pings = 0;
+      w.ws.on('ping', () => ++pings === 6 && resolve());
+    });
     expect(s.push.connections.length).toBe(1);
   });
 
@@ -268,8 +275,9 @@ describe('dead connections are reaped by the heartbeat', () => {
     expect(polls).toBeGreaterThanOrEqual(4);
     expect(s.push.connection(cid)).toBeDefined();
     // An event while a poll is held is answered at once, and the next poll is held again.
+    const holding = s.handled(`cid=${cid}`);
     const held = lpGet(s.url, { cid, ack: '1' });
-    await sleep(20);
+    await holding;
     await s.push.publish('n', 1);
     const r = await held;
     expect(r.frames.map((f) => f.event)).toEqual(['n']);
@@ -306,7 +314,7 @@ describe('dead connections are reaped by the heartbeat', () => {
     await until(() => s.push.connections.length === 1, 5000, 'connected');
     for (let i = 0; i < 40; i++) {
       await s.push.publish('n', 'y'.repeat(10_000));
-      await sleep(10);
+      await sleep(10); // the behaviour under test: writes spread over several heartbeat periods
     }
     await reader.inbox.waitFor((f) => f.filter((x) => x.event === 'n').length === 40, 10_000, 'every event');
     expect(s.push.connections.length).toBe(1);
@@ -398,7 +406,23 @@ describe('polls and sends are checked against the connection they name', () => {
 
   it.each(ALL)('a real client with a token in its query opens, receives and sends over %s', async (transport) => {
     const got: [string, string][] = [];
-    const s = await start<User>({ authorize: auth, pollTimeout: 200 });
+    // Each long-poll poll is authorized again: `polled` resolves after three more checks of an existing connection.
+    let checked = 0;
+    let polled!: () => void;
+    const threeMorePolls = () => {
+      const target = checked + 3;
+      return new Promise<void>((resolve) => (polled = () => checked >= target && resolve()));
+    };
+    const s = await start<User>({
+      authorize: (req, conn) => {
+        if (conn) {
+          checked++;
+          polled?.();
+        }
+        return auth(req);
+      },
+      pollTimeout: 100,
+    });
     s.push.onMessage((e, _d, conn) => got.push([e, conn.user.id]));
     const c = new PushClient(s.url, { transports: [transport], query: { token: 'tok-bob' } });
     clients.push({ stop: () => c.close() });
@@ -414,7 +438,7 @@ describe('polls and sends are checked against the connection they name', () => {
       ['chat', 'bob'],
     ]);
     if (transport === 'longpoll') {
-      await sleep(500); // a few polls, each authorized again
+      await threeMorePolls();
       expect(c.status.state).toBe('open');
     }
   });

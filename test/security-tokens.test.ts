@@ -133,9 +133,9 @@ describe('tokens in query and headers never appear in an error', () => {
     await until(() => c.status.state === 'open', 5000, 'open');
     for (let i = 0; i < 4; i++) await send(c, 'chat', { i });
     await send(c, '$evil');
-    await sleep(300);
+    await sleep(300); // the behaviour under test: the bad frames and failed sends play out
     await f.close(); // the server goes away: reconnect attempts fail
-    await sleep(300);
+    await sleep(300); // the behaviour under test: reconnect attempts fail for a while
     c.close();
     await send(c, 'after-close');
   });

@@ -187,7 +187,7 @@ describe('SSE streams written below ServerResponse', () => {
     const stream = await rawStream(port, `GET /slow HTTP/1.1\r\nHost: x\r\n\r\n` + get('1.1'));
     await until(() => push.connections.length === 1, 5000, 'the SSE connection');
     const id = await push.publish('ev', 'early');
-    await sleep(100);
+    await sleep(100); // an observation window: nothing is to happen here, and no event marks a thing not done: the SSE bytes must wait behind the pipelined response
     expect(stream.read()).toBe('');
     answer();
     await until(() => stream.read().includes('data: "early"'), 5000, 'the early event');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { lpGet, post, sleep, startServer, until, type TestServer } from './helpers/server-clients';
+import { lpGet, post, startServer, until, type TestServer } from './helpers/server-clients';
 
 const servers: TestServer<any>[] = [];
 
@@ -55,8 +55,9 @@ describe('long-poll', () => {
     const s = await start({ pollTimeout: 5000 });
     const { cid } = await create(s);
     const t0 = Date.now();
+    const held = s.handled(`cid=${cid}`);
     const pending = lpGet(s.url, { cid, ack: '1' });
-    await sleep(50);
+    await held;
     for (let i = 0; i < 100; i++) void s.push.publish('n', i);
     const r = await pending;
     expect(Date.now() - t0).toBeLessThan(4000); // answered when the burst came, not at the timeout
@@ -77,8 +78,9 @@ describe('long-poll', () => {
     const s = await start({ pollTimeout: 5000 });
     const { cid } = await create(s);
     const t0 = Date.now();
+    const held = s.handled(`cid=${cid}`);
     const first = lpGet(s.url, { cid, ack: '1' });
-    await sleep(50);
+    await held;
     const second = lpGet(s.url, { cid, ack: '1' });
     const r1 = await first;
     expect(r1.status).toBe(200);

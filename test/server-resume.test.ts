@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { memoryBackplane } from '../src/server';
-import { KINDS, sleep, sseClient, useServers, type AnyClient } from './helpers/server-clients';
+import { eventsBeforeMarker, KINDS, sseClient, useServers } from './helpers/server-clients';
 
 const { clients, start, open } = useServers();
 
-const payloads = (c: AnyClient) => c.inbox.events.map((f) => JSON.parse(f.data));
+type Frames = Awaited<ReturnType<typeof eventsBeforeMarker>>;
+const payloads = (events: Frames) => events.map((f) => JSON.parse(f.data));
 
 describe.each(KINDS)('%s resume', (kind) => {
   it('replays exactly the events after lastEventId, then goes live', async () => {
@@ -14,10 +15,9 @@ describe.each(KINDS)('%s resume', (kind) => {
     const c = await open(kind, s, { lastEventId: ids[6] });
     expect(c.inbox.hello!.replay).toBe(true);
     await s.push.publish('n', 10);
-    await c.inbox.waitEvents(4);
-    await sleep(20);
-    expect(payloads(c)).toEqual([7, 8, 9, 10]);
-    expect(c.inbox.events.slice(0, 3).map((f) => f.id)).toEqual(ids.slice(7));
+    const events = await eventsBeforeMarker(s.push, c);
+    expect(payloads(events)).toEqual([7, 8, 9, 10]);
+    expect(events.slice(0, 3).map((f) => f.id)).toEqual(ids.slice(7));
   });
 
   it('replays only the channels the connection is in, and no targeted sends', async () => {
@@ -29,9 +29,7 @@ describe.each(KINDS)('%s resume', (kind) => {
     await s.push.connection(first.cid)!.send('x', 'targeted');
     await s.push.publish('x', 'all');
     const c = await open(kind, s, { ch: 'A', lastEventId: start_ });
-    await c.inbox.waitEvents(2);
-    await sleep(20);
-    expect(payloads(c)).toEqual(['a1', 'all']);
+    expect(payloads(await eventsBeforeMarker(s.push, c))).toEqual(['a1', 'all']);
   });
 
   it('says replay:false for an id from another epoch, an unparsable id, or one older than history', async () => {
@@ -43,35 +41,38 @@ describe.each(KINDS)('%s resume', (kind) => {
     for (const lastEventId of [foreign, 'garbage', ids[0], ids[1]]) {
       const c = await open(kind, s, { lastEventId });
       expect(c.inbox.hello!.replay, lastEventId).toBe(false);
-      await sleep(10);
-      expect(c.inbox.events).toEqual([]);
+      expect(await eventsBeforeMarker(s.push, c), lastEventId).toEqual([]);
     }
     // The oldest id still resumable is the one just before the history.
     const c = await open(kind, s, { lastEventId: ids[2] });
     expect(c.inbox.hello!.replay).toBe(true);
-    await c.inbox.waitEvents(3);
-    expect(payloads(c)).toEqual([3, 4, 5]);
+    expect(payloads(await eventsBeforeMarker(s.push, c))).toEqual([3, 4, 5]);
   });
 
   it('delivers events published during onJoin exactly once, after the hello and the replay', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const s = await start({ onJoin: () => gate.then(() => true) });
+    let joining!: () => void;
+    const inOnJoin = new Promise<void>((r) => (joining = r));
+    const s = await start({
+      onJoin: () => {
+        joining();
+        return gate.then(() => true);
+      },
+    });
     const before = await s.push.publish('n', 0);
     await s.push.publish('n', 1, { channel: 'A' });
     const pending = open(kind, s, { ch: 'A', lastEventId: before });
-    await sleep(30);
+    await inOnJoin; // the server is deciding the join now: what follows is published during onJoin
     await s.push.publish('n', 2, { channel: 'A' });
     await s.push.publish('n', 3, { channel: 'B' });
     await s.push.publish('n', 4);
     release();
     const c = await pending;
-    await c.inbox.waitEvents(3);
     await s.push.publish('n', 5);
-    await c.inbox.waitEvents(4);
-    await sleep(20);
+    const events = await eventsBeforeMarker(s.push, c);
     expect(c.inbox.frames[0].event).toBe('$hello');
-    expect(payloads(c)).toEqual([1, 2, 4, 5]);
+    expect(payloads(events)).toEqual([1, 2, 4, 5]);
   });
 });
 
@@ -83,9 +84,8 @@ describe('resume details', () => {
     await s.push.publish('n', 3);
     const e = await sseClient(s.url, { t: 'sse', lastEventId: a }, { 'Last-Event-ID': b });
     clients.push({ inbox: e.inbox, cid: '', send: async () => 0, stop: async () => e.close() });
-    await e.inbox.waitEvents(1);
-    await sleep(20);
-    expect(e.inbox.events.map((f) => f.data)).toEqual(['3']);
+    await e.inbox.waitFor((f) => f.length > 0, 5000, 'the hello');
+    expect((await eventsBeforeMarker(s.push, e)).map((f) => f.data)).toEqual(['3']);
   });
 
   it('memory backplane: epochs differ per instance and history 0 replays only an up-to-date id', async () => {

@@ -34,18 +34,38 @@ function onEvents(i: number, n: number) {
   if (before < expect && counts[i] >= expect && ++reached === open) send({ type: 'all', at: now(), count: expect });
 }
 
-/** Counts `data: ev\n` in a byte stream split anywhere (keeps the last few bytes across chunks). */
-function counter(i: number) {
+/** How push-client's server writes an event on its own (src/protocol/frames.ts, encodeEvent). */
+const PUSH_EVENT = 'data: ev\n';
+/**
+ * How it writes each event of a `$batch` message (encodeBatchLine): `data: <id>\t<event>\t...`, one
+ * line per event. A JSON payload holds no raw tab, so the name between two tabs is the event's.
+ */
+const PUSH_BATCHED = Buffer.from('\tev\t');
+/** Counted too when the bytes are push-client's wire (the parent named no token of its own). */
+let batched = true;
+
+/** Counts `token` in a byte stream split anywhere (keeps the last few bytes across chunks). */
+function occurrences(token: Buffer) {
   let tail: Buffer = Buffer.alloc(0);
-  return (chunk: Buffer) => {
+  return (chunk: Buffer): number => {
     const buf = tail.length ? Buffer.concat([tail, chunk]) : chunk;
     let n = 0;
-    let at = buf.indexOf(TOKEN);
+    let at = buf.indexOf(token);
     while (at >= 0) {
       n++;
-      at = buf.indexOf(TOKEN, at + TOKEN.length);
+      at = buf.indexOf(token, at + token.length);
     }
-    tail = buf.subarray(Math.max(0, buf.length - (TOKEN.length - 1)));
+    tail = buf.subarray(Math.max(0, buf.length - (token.length - 1)));
+    return n;
+  };
+}
+
+/** Counts the events client `i` receives: one per TOKEN, and one per batched line on push-client's wire. */
+function counter(i: number) {
+  const single = occurrences(TOKEN);
+  const inBatches = batched ? occurrences(PUSH_BATCHED) : () => 0;
+  return (chunk: Buffer) => {
+    const n = single(chunk) + inBatches(chunk);
     if (n) onEvents(i, n);
   };
 }
@@ -129,7 +149,8 @@ process.on('message', async (m: any) => {
     counts = new Int32Array(m.n);
     target = m.path;
     socketio = !!m.socketio;
-    TOKEN = Buffer.from(m.token ?? 'data: ev\n');
+    TOKEN = Buffer.from(m.token ?? PUSH_EVENT);
+    batched = m.token === undefined;
     const tIndex = (['websocket', 'eventsource', 'longpoll'] as T[]).indexOf(m.transport);
     const started = now();
     for (let i = 0; i < m.n; i += m.batch) {

@@ -28,6 +28,11 @@ export interface TestServer<User = unknown> {
   origin: string;
   /** origin + push path */
   url: string;
+  /**
+   * Resolves once the push server has handled a request whose URL contains `fragment`. Without
+   * `authorize` a request is handled synchronously, so a poll is held by then.
+   */
+  handled(fragment: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,14 @@ export async function startServer<User = unknown>(options: Omit<PushServerOption
     res.end('app ' + req.url);
   });
   const push = createPushServer<User>({ ...options, server });
+  // The attached server calls `push.handleRequest` for each request: wrapped here, it tells `handled`.
+  const handledWaiters = new Set<(url: string) => void>();
+  const handleRequest = push.handleRequest.bind(push);
+  push.handleRequest = (req, res) => {
+    const mine = handleRequest(req, res);
+    for (const waiter of [...handledWaiters]) waiter(req.url ?? '');
+    return mine;
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -48,6 +61,15 @@ export async function startServer<User = unknown>(options: Omit<PushServerOption
     server,
     origin,
     url: origin + (options.path ?? '/push'),
+    handled: (fragment) =>
+      new Promise((resolve) => {
+        const waiter = (url: string) => {
+          if (!url.includes(fragment)) return;
+          handledWaiters.delete(waiter);
+          resolve();
+        };
+        handledWaiters.add(waiter);
+      }),
     async close() {
       await push.close();
       server.closeAllConnections();
@@ -61,6 +83,8 @@ export class Inbox {
   readonly frames: Frame[] = [];
   /** The last `retry:` field seen. */
   retry?: number;
+  /** The pending `waitFor` checks, run whenever frames arrive. */
+  private readonly waiters = new Set<() => void>();
   private parser = new SseParser((e) => {
     if (e.retry !== undefined) this.retry = e.retry;
     // A block with only `retry:` carries no event; a batch carries several.
@@ -70,6 +94,17 @@ export class Inbox {
 
   feed(text: string): void {
     this.parser.push(text);
+    this.arrived();
+  }
+
+  /** Adds frames decoded elsewhere (a long-poll answer). */
+  add(frames: Frame[]): void {
+    this.frames.push(...frames);
+    this.arrived();
+  }
+
+  private arrived(): void {
+    for (const check of [...this.waiters]) check();
   }
 
   get hello(): Hello | undefined {
@@ -86,13 +121,51 @@ export class Inbox {
     return this.frames.filter((f) => f.event === event);
   }
 
-  async waitFor(pred: (f: Frame[]) => boolean, ms = 5000, what = 'frames'): Promise<void> {
-    await until(() => pred(this.frames), ms, what);
+  /** Resolves once `pred` holds for the frames received so far: checked now and on every arrival, not on a clock. */
+  waitFor(pred: (f: Frame[]) => boolean, ms = 5000, what = 'frames'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!pred(this.frames)) return;
+        done();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out waiting for ${what}; got ${this.frames.map((f) => f.event).join(' ')}`));
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
   }
 
   waitEvents(n: number, ms = 5000): Promise<void> {
     return this.waitFor(() => this.events.length >= n, ms, `${n} events`);
   }
+}
+
+let markers = 0;
+
+/**
+ * Sends `client` a targeted event (no id, not in history) and waits for it. A connection's frames
+ * arrive in order, so whatever the server sent it before has arrived by then: this is how a test
+ * shows that nothing more came, with no window of time to guess. Returns the application events
+ * that came before the marker.
+ */
+export async function eventsBeforeMarker(push: PushServer<any>, client: { inbox: Inbox }): Promise<Frame[]> {
+  const marker = `marker-${++markers}`;
+  const conn = push.connection(client.inbox.hello!.cid);
+  if (!conn) throw new Error('the client is not connected to this server');
+  await conn.send(marker, null);
+  await client.inbox.waitFor((f) => f.some((x) => x.event === marker), 5000, marker);
+  const events = client.inbox.events;
+  return events.slice(
+    0,
+    events.findIndex((f) => f.event === marker),
+  );
 }
 
 const qs = (query: Record<string, string | string[] | undefined>): string => {
@@ -196,12 +269,14 @@ export class LpClient {
 
   private take(frames: Frame[]): void {
     this.received += frames.length;
-    this.inbox.frames.push(...frames);
+    this.inbox.add(frames);
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const r = await lpGet(this.url, { cid: this.cid, ack: String(this.received) }, this.ac.signal).catch(() => null);
+      // The query of the open goes on every poll too, as PushClient does: a server with `authorize`
+      // checks each poll again.
+      const r = await lpGet(this.url, { ...this.query, cid: this.cid, ack: String(this.received) }, this.ac.signal).catch(() => null);
       if (!r) return;
       this.lastStatus = r.status;
       if (r.status !== 200) return;
