@@ -4,7 +4,7 @@
  * app does not import is not in its bundle.
  * @packageDocumentation
  */
-export { PushClient } from './client/PushClient';
+export { PushClient } from './client/push-client';
 export type { PushClientOptions, PushUrl } from './client/options';
 export type { ReconnectOptions, ReconnectPolicy, RetryContext } from './client/backoff';
 export type { Status, State, Meta, Lifecycle } from './client/state';

@@ -2,7 +2,7 @@ import type { Hello, PushError, SseEvent } from '../protocol';
 import type { Transport, TransportDefinition } from '../transports/transport';
 import type { Lifecycle, Status } from './state';
 import type { Resolved } from './options';
-import type { PushClient } from './PushClient';
+import type { PushClient } from './push-client';
 import type { ResumePoint } from './resume';
 
 /**

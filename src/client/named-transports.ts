@@ -7,7 +7,7 @@ import { channels } from './channels';
 import type { Feature } from './feature';
 import { transportMemory } from './memory';
 import { pageLifecycle } from './page';
-import { PushClient as CorePushClient } from './PushClient';
+import { PushClient as CorePushClient } from './push-client';
 import { tabSharing } from './tab-sharing';
 import { upgrade } from './upgrade';
 import type { PushClientOptions as CoreOptions, PushUrl } from './options';

@@ -1,7 +1,7 @@
 import { ACK, HELLO, JOIN, LEAVE, encodeClientMessage, isHello, type Ack, type Hello, type SseEvent } from '../protocol';
 import { tabTransport, type TabMessage } from '../transports/tab';
 import type { TransportDefinition } from '../transports/transport';
-import type { PushClient } from './PushClient';
+import type { PushClient } from './push-client';
 import type { Status } from './state';
 
 /**
