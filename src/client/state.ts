@@ -40,7 +40,10 @@ export type Lifecycle = {
   reconnecting: { attempt: number; delay: number; error?: PushError };
   /** The server could not replay from our last-event-id: events may have been missed. */
   gap: { lastEventId?: string };
-  /** Something went wrong but the client goes on (bad frame, a handler threw, a send failed). */
+  /**
+   * Something went wrong (bad frame, a handler, the reconnect policy or a transport's code threw).
+   * The client goes on, except after a reconnect policy that threw: then `close` follows.
+   */
   error: PushError;
   /** The client stopped: `close()` was called, or a fatal error (then `error` says which). */
   close: { error?: PushError };
