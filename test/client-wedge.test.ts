@@ -82,7 +82,7 @@ describe('a reconnect policy that throws', () => {
     const heard = record(c);
     await until(() => c.status.state === 'closed', 3000, 'closed');
     expect(c.status.error).toMatchObject({ code: 'HANDLER_ERROR', message: 'reconnect policy threw', cause: bug });
-    expect(heard).toEqual(['error: HANDLER_ERROR reconnect policy threw', 'close']);
+    expect(heard).toEqual(['attempt', 'error: HANDLER_ERROR reconnect policy threw', 'close']);
     await rejectionsReported();
     expect(unhandled).toEqual([]);
     // And it starts afresh on connect(), as after any close.

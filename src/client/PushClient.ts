@@ -106,6 +106,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let lastOpenName: string | null = null;
     /** Whether the open connection moved the resume point: then it was a success, however short. */
     let delivered = false;
+    /** Why the last attempt of this connect pass failed: the `reason` of a move to another transport. */
+    let lastFailure: PushError | undefined;
     /** Transports being tried (connect or upgrade probe) and their connect timers, stopped on close. */
     const trying = new Map<Transport, Timer>();
     let retryTimer: Timer | undefined;
@@ -153,6 +155,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (status.state !== 'idle' && !closed()) return;
       attempt = 0;
       failingSince = Date.now();
+      lastFailure = undefined;
       run('connecting') && setState('connecting') && connectPass();
     };
 
@@ -191,15 +194,21 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     /**
      * Opens transport number `index`. It counts as open only once it delivers a message (our hello,
      * or a plain server's first event) within `connectTimeout`: an open socket that passes nothing
-     * is a failure.
+     * is a failure. Its outcome is an `attempt` notification, before `opened` or `failed`.
      */
     const attemptTransport: ClientInternals['attempt'] = (index, opened, failed) => {
       const definition = internals.transports[index];
       const name = definition.name;
+      /** An upgrade probe is tried while another transport stays open. */
+      const probe = !!open;
+      const attemptFailed = (error: PushError) => {
+        if (!probe) lastFailure = error;
+        notify('attempt', { transport: name, outcome: 'failed', error, probe }) && failed(error);
+      };
       /** The transport's own code threw (a bug of one written outside this package): reported, and the attempt failed. */
       const threw = (cause: unknown) => {
         const error = fail('TRANSPORT_FAILED', `${name} threw`, cause);
-        report(error) && failed(error);
+        report(error) && attemptFailed(error);
       };
       const url = new URL(resolved.urls[name]);
       const params = url.searchParams;
@@ -218,14 +227,14 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       const settled = () => (clearTimeout(timer), trying.delete(tried));
       const broke = (cause: unknown) => settled() && (tried.stop(), threw(cause));
       const timer = setTimeout(() => {
-        if (settled()) tried.stop(), failed(fail('TRANSPORT_FAILED', `${name}: no message within ${resolved.connectTimeout} ms`));
+        if (settled()) tried.stop(), attemptFailed(fail('TRANSPORT_FAILED', `${name}: no message within ${resolved.connectTimeout} ms`));
       }, resolved.connectTimeout);
-      tried.onclose = (e) => (reportPeerFault(e), settled() && failed(e));
+      tried.onclose = (e) => (reportPeerFault(e), settled() && attemptFailed(e));
       tried.onerror = report;
       tried.onreceive = (e) => {
         if (e.retry !== undefined) serverRetry = e.retry;
-        // A bare `retry:` block is not an event.
-        if ((e.data || e.id !== undefined) && settled()) opened(tried, e);
+        // A bare `retry:` block is not an event. A listener of `attempt` that closed the client leaves the transport to stop.
+        if ((e.data || e.id !== undefined) && settled()) notify('attempt', { transport: name, outcome: 'open', probe }) ? opened(tried, e) : tried.stop();
       };
       trying.set(tried, timer);
       // A transport written outside this package may throw, or connect in an async function that rejects.
@@ -348,12 +357,14 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const opened = (resumed: boolean): boolean => {
       const from = lastOpenName;
       const to = (internals.openName = open!.name || openDefinition!.name);
+      const reason = lastFailure;
       lastOpenName = to;
+      lastFailure = undefined;
       // Queued sends first, so that a send from a listener below goes after them.
       sending.flush();
       return (
         setState('open') &&
-        (from === to || notify('transport', { from, to })) &&
+        (from === to || notify('transport', { from, to, reason })) &&
         notify('open', { transport: to, resumed }) &&
         (internals.plain || liveness.start(), run('opened', internals.plain))
       );
