@@ -371,7 +371,15 @@ function start(next: Mode): void {
     const from = c.lastEventId;
     log('open', `${transport}: ${!from ? 'new stream' : resumed ? `resumed after id ${from}` : 'could not resume'}`);
   });
-  lc.on('transport', ({ from, to }) => log('transport', `${from ?? 'none'} → ${to}`));
+  // Why it is on this transport: every attempt (and upgrade probe) with its outcome and reason.
+  lc.on('attempt', ({ transport, outcome, error, probe }) => {
+    const [msg, cause] = describeError(error);
+    log(outcome === 'open' ? 'attempt' : 'failed', `${probe ? 'upgrade probe' : 'try'} ${transport}: ${outcome}${msg ? ` (${msg})` : ''}`, cause);
+  });
+  lc.on('transport', ({ from, to, reason }) => {
+    const [msg, cause] = describeError(reason);
+    log('transport', `${from ?? 'none'} → ${to}${msg ? ` because ${msg}` : ''}`, cause);
+  });
   lc.on('reconnecting', ({ attempt, delay, error }) => {
     const [msg, cause] = describeError(error);
     log('reconnecting', `attempt ${attempt} in ${delay} ms${msg ? ` after ${msg}` : ''}`, cause);

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPushServer } from '../src/server';
-import type { PushClientOptions, TransportName } from '../src';
+import { PushError, webSocket, type PushClientOptions, type TransportDefinition, type TransportName } from '../src';
 import { PushClient } from '../src/node';
 import { cleanups, listen, shut, sleep, until } from './helpers/net';
 import { live, opened, startPush } from './helpers/push';
@@ -86,6 +86,64 @@ describe.each(ALL)('listeners that close the client, over %s', (transport) => {
     expect(states).toEqual(['idle', 'connecting', 'open', 'closed']);
     expect([...timers.values()]).toEqual([]);
     await until(() => live(s.push) === 0, 3000, 'the server to see it go');
+  });
+});
+
+describe('app code that ends the turn it was called in: nothing more is announced for it', () => {
+  it('a subscriber that reconnects on `closed`: `close` is not announced while the client is connecting', async () => {
+    const s = await server();
+    const c = client(s.url, { transports: ['websocket'] });
+    await opened(c);
+    let reopened = false;
+    c.subscribe((st) => st.state === 'closed' && !reopened && ((reopened = true), c.connect()));
+    const statesAtClose: string[] = [];
+    c.lifecycle.on('close', () => statesAtClose.push(c.status.state));
+    c.close();
+    await opened(c);
+    // Without the turn check stop() announced `close` after the subscriber had reconnected: ['connecting'].
+    expect(statesAtClose).toEqual([]);
+    c.close();
+    expect(statesAtClose).toEqual(['closed']);
+  });
+
+  it('an event handler that closes the client: the handlers after it and `onAny` handlers are not called', async () => {
+    const s = await server();
+    const c = client(s.url, { transports: ['websocket'] });
+    const heard: string[] = [];
+    c.on('x', () => (heard.push('first handler'), c.close()));
+    c.on('x', () => heard.push('second handler'));
+    c.onAny((event) => heard.push('onAny ' + event));
+    await opened(c);
+    await s.push.publish('x', 1);
+    await until(() => c.status.state === 'closed', 3000, 'closed');
+    expect(heard).toEqual(['first handler']);
+  });
+
+  it('a connection dropped while its open is announced (a send that finds it dead): `open` is not announced for it, the next one is', async () => {
+    const s = await server();
+    // An out-of-tree transport whose send finds the connection dead and ends it at once, inside the app's send().
+    const dying: TransportDefinition = {
+      ...webSocket,
+      create(options) {
+        const transport = webSocket.create(options);
+        const send = transport.send;
+        transport.send = (text) => {
+          if (!text.includes('die')) return send(text);
+          transport.onclose(new PushError('TRANSPORT_FAILED', 'write failed'));
+          return Promise.reject(new PushError('SEND_FAILED', 'write failed'));
+        };
+        return transport;
+      },
+    };
+    const c = client(s.url, { transports: [dying] });
+    let died = false;
+    c.subscribe((st) => st.state === 'open' && !died && ((died = true), c.send('die').catch(() => {})));
+    const heard: string[] = [];
+    c.lifecycle.on('*', (name) => name !== 'attempt' && heard.push(`${name} while ${c.status.state}`));
+    await until(() => heard.includes('open while open'), 3000, 'the second open');
+    // Without the turn check in drop(): ['reconnecting while reconnecting', 'transport while reconnecting', 'open while reconnecting', ...].
+    // (No `transport` at the second open: the subscriber was told of the first, on the same transport.)
+    expect(heard).toEqual(['reconnecting while reconnecting', 'open while open']);
   });
 });
 

@@ -60,7 +60,11 @@ describe('transports as values', () => {
     client.lifecycle.on('transport', (t) => changes.push(t));
     await until(() => client.status.state === 'open', 5000, 'open');
     expect(client.status.transport).toBe('httpstream');
-    expect(changes).toEqual([{ from: null, to: 'httpstream' }]);
+    // The reason of the move is the WebSocket's failure: its upgrade refused, with ws's own words as the cause.
+    expect(changes).toEqual([
+      { from: null, to: 'httpstream', reason: expect.objectContaining({ code: 'TRANSPORT_FAILED', message: 'WebSocket did not open (1006)' }) },
+    ]);
+    expect(String((changes[0] as { reason: { cause: { message: string } } }).reason.cause.message)).toContain('403');
   });
 
   it('push-client/core has no transport of its own: without `transports` it is a BAD_OPTION', () => {

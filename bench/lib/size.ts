@@ -21,9 +21,9 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  * issue 12 took the checks out (-700) and split the client in pieces; issue 14's retry handover for
  * plain SSE servers (+430, SSE transport only) and FetchEventSource exactness; issue 13's sharing
  * hooks in the client (+400, and ~170 for the chunk the lazy part shares); issue 15's $batch
- * unfolding (+90), then its one line per event (+130, SSE only, read without a split per line: 20 % less client time per small event). Then 8,196 and 6,159 B. Issue 20's layering (features as values): core + webSocket 5,125 B, and push-client +600 B for the hooks features use (the features' property reads of the client's internals do not minify). Now 8,799 and 5,125 B.
+ * unfolding (+90), then its one line per event (+130, SSE only, read without a split per line: 20 % less client time per small event). Then 8,196 and 6,159 B. Issue 20's layering (features as values): core + webSocket 5,125 B, and push-client +600 B for the hooks features use (the features' property reads of the client's internals do not minify). Now 8,799 and 5,125 B (4,993 B once tab sharing became an entry of its own). Issue 21: a client that never wedges (one guard for the app's code and re-entry; a policy or transport that throws) and `attempt` notifications with the reason of every move, +270 B (the WebSocket's "did not open" and its cause 32 of them): 9,059 and 5,263 B.
  */
-export const BUDGET = { core: 8850, coreWebSocket: 5200, binding: 600 } as const;
+export const BUDGET = { core: 9150, coreWebSocket: 5320, binding: 600 } as const;
 /** Issue 12's targets: `push-client` with all three transports, and `push-client/core` with `webSocket` only (partysocket's size). */
 export const TARGET = { core: 5000, coreWebSocket: 4061 } as const;
 
@@ -33,12 +33,13 @@ export const TARGET = { core: 5000, coreWebSocket: 4061 } as const;
  * less the empty app), per bundler. Set at the figures first measured that way plus ~2 % (issue 20:
  * Vite 10,010 / webpack 10,512 / esbuild 10,205 B; core + webSocket 6,396 / 7,095 / 8,265 B, the
  * latter with SSE and long-poll code esbuild could not drop). After one module per source module and
- * the layered core: push-client 8,843 / 9,397 / 8,944 B, core + webSocket 4,673 / 4,855 / 4,952 B; the
- * budgets are those plus ~1 %.
+ * the layered core: push-client 8,843 / 9,397 / 8,944 B, core + webSocket 4,673 / 4,855 / 4,952 B.
+ * Issue 21 (the client never wedges, and says why it fell back; see BUDGET): push-client 9,052 /
+ * 9,627 / 9,210 B, core + webSocket 4,911 / 5,088 / 5,231 B; the budgets are those plus ~1 %.
  */
 export const PACKED_BUDGET = {
-  pushClient: { vite: 8950, webpack: 9500, esbuild: 9050 },
-  coreWebSocket: { vite: 4750, webpack: 4930, esbuild: 5010 },
+  pushClient: { vite: 9150, webpack: 9720, esbuild: 9300 },
+  coreWebSocket: { vite: 4960, webpack: 5140, esbuild: 5290 },
 } as const;
 /** Issue 20's targets, for the largest of the three bundlers (partysocket ships 2.6 kB). */
 export const PACKED_TARGET = { pushClient: 7000, coreWebSocket: 4000 } as const;

@@ -83,7 +83,12 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
    */
   constructor(url: PushUrl, options?: PushClientOptions) {
     const resolved = resolveOptions(url, options);
-    const { handlers, notify, dispatch, on } = createListeners(this.lifecycle);
+    /**
+     * Counts the turns: a new one begins with every connect pass, close and drop. The app's code,
+     * called through `callApp`, may begin one; the step that called it then stops (see createListeners).
+     */
+    let turn = 0;
+    const { handlers, notify, report, dispatch, on, callApp } = createListeners(this.lifecycle, () => turn);
     const resume = createResumePoint(resolved.lastEventId);
     let status: Status;
 
@@ -101,6 +106,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     let lastOpenName: string | null = null;
     /** Whether the open connection moved the resume point: then it was a success, however short. */
     let delivered = false;
+    /** Why the last attempt of this connect pass failed: the `reason` of a move to another transport. */
+    let lastFailure: PushError | undefined;
     /** Transports being tried (connect or upgrade probe) and their connect timers, stopped on close. */
     const trying = new Map<Transport, Timer>();
     let retryTimer: Timer | undefined;
@@ -114,22 +121,6 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         carry.value = undefined;
       });
 
-    /**
-     * Bumped on every connect pass and on close. The one guard for "the app's code closed (or closed
-     * and reopened) the client while we were calling it": `inTurn` runs steps one after another and
-     * stops as soon as one of them (a listener it called) changed the generation.
-     */
-    let generation = 0;
-    const inTurn = (...steps: (() => unknown)[]): boolean => {
-      const started = generation;
-      for (const step of steps) {
-        if (started !== generation) return false;
-        step();
-      }
-      return started === generation;
-    };
-
-    const report = (e: PushError) => notify('error', e);
     const closed = () => status.state === 'closed';
     const setState = (state: State, error?: PushError) => {
       status = Object.freeze({
@@ -140,7 +131,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         ...(error && { error }),
         ...internals.statusExtra,
       });
-      dispatch(STATUS, status);
+      return dispatch(STATUS, status);
     };
 
     const liveness = createLiveness(resolved.heartbeatTimeout, !!options?.heartbeatTimeout, {
@@ -164,9 +155,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (status.state !== 'idle' && !closed()) return;
       attempt = 0;
       failingSince = Date.now();
-      run('connecting');
-      setState('connecting');
-      connectPass();
+      lastFailure = undefined;
+      run('connecting') && setState('connecting') && connectPass();
     };
 
     /** One pass over the transports, from the one that worked last. */
@@ -174,17 +164,19 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (closed()) return;
       clearTimeout(retryTimer);
       retryTimer = undefined;
-      const started = ++generation;
+      // The app's query and headers functions may close or reopen the client while we wait for them.
+      const started = ++turn;
       try {
         query = typeof resolved.query === 'function' ? await resolved.query() : resolved.query;
         headers = typeof resolved.headers === 'function' ? await resolved.headers() : resolved.headers;
       } catch (cause) {
-        if (started === generation) reconnect(fail('TRANSPORT_FAILED', 'query or headers threw', cause));
+        const e = fail('TRANSPORT_FAILED', 'query or headers threw', cause);
+        if (started === turn && report(e)) reconnect(e);
         return;
       }
       // With tab sharing, whether this tab leads or follows decides which transports to try.
       await internals.ready;
-      if (started === generation) tryInTurn(internals.preferred, 0);
+      if (started === turn) tryInTurn(internals.preferred, 0);
     };
 
     /** Tries transport number `start + offset` (wrapping), and the next ones on failure, then reconnects. */
@@ -202,11 +194,23 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     /**
      * Opens transport number `index`. It counts as open only once it delivers a message (our hello,
      * or a plain server's first event) within `connectTimeout`: an open socket that passes nothing
-     * is a failure.
+     * is a failure. Its outcome is an `attempt` notification, before `opened` or `failed`.
      */
     const attemptTransport: ClientInternals['attempt'] = (index, opened, failed) => {
       const definition = internals.transports[index];
-      const url = new URL(resolved.urls[definition.name]);
+      const name = definition.name;
+      /** An upgrade probe is tried while another transport stays open. */
+      const probe = !!open;
+      const attemptFailed = (error: PushError) => {
+        if (!probe) lastFailure = error;
+        notify('attempt', { transport: name, outcome: 'failed', error, probe }) && failed(error);
+      };
+      /** The transport's own code threw (a bug of one written outside this package): reported, and the attempt failed. */
+      const threw = (cause: unknown) => {
+        const error = fail('TRANSPORT_FAILED', `${name} threw`, cause);
+        report(error) && attemptFailed(error);
+      };
+      const url = new URL(resolved.urls[name]);
       const params = url.searchParams;
       for (const key in query) params.set(key, query[key]);
       params.set('t', definition.tag);
@@ -214,20 +218,27 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (lastEventId !== undefined) params.set('lastEventId', lastEventId);
       run('params', params);
       const carry = carried.get(definition) || carried.set(definition, {}).get(definition);
-      const transport = definition.create({ ...resolved, url: url.href, headers, names: () => [...handlers.keys()].filter(isEventName), carry });
-      const settled = () => (clearTimeout(timer), trying.delete(transport));
+      const options = { ...resolved, url: url.href, headers, names: () => [...handlers.keys()].filter(isEventName), carry };
+      let transport: Transport | undefined;
+      // A `create` that closed the client (through the app's code) leaves what it made to stop.
+      if (!callApp(() => (transport = definition.create(options)), threw)) return transport?.stop();
+      const tried = transport!;
+      /** Ends the attempt: `false` if it had ended already (or was stopped with the others being tried). */
+      const settled = () => (clearTimeout(timer), trying.delete(tried));
+      const broke = (cause: unknown) => settled() && (tried.stop(), threw(cause));
       const timer = setTimeout(() => {
-        if (settled()) transport.stop(), failed(fail('TRANSPORT_FAILED', `${definition.name}: no message within ${resolved.connectTimeout} ms`));
+        if (settled()) tried.stop(), attemptFailed(fail('TRANSPORT_FAILED', `${name}: no message within ${resolved.connectTimeout} ms`));
       }, resolved.connectTimeout);
-      transport.onclose = (e) => (reportPeerFault(e), settled() && failed(e));
-      transport.onerror = report;
-      transport.onreceive = (e) => {
+      tried.onclose = (e) => (reportPeerFault(e), settled() && attemptFailed(e));
+      tried.onerror = report;
+      tried.onreceive = (e) => {
         if (e.retry !== undefined) serverRetry = e.retry;
-        // A bare `retry:` block is not an event.
-        if ((e.data || e.id !== undefined) && settled()) opened(transport, e);
+        // A bare `retry:` block is not an event. A listener of `attempt` that closed the client leaves the transport to stop.
+        if ((e.data || e.id !== undefined) && settled()) notify('attempt', { transport: name, outcome: 'open', probe }) ? opened(tried, e) : tried.stop();
       };
-      trying.set(transport, timer);
-      transport.connect();
+      trying.set(tried, timer);
+      // A transport written outside this package may throw, or connect in an async function that rejects.
+      callApp(() => (tried.connect() as unknown as Promise<void> | undefined)?.catch?.(broke), broke);
     };
 
     /** `transport` is the open one from now on; `upgraded` when it replaces one that was still open. */
@@ -251,6 +262,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     /** The open transport ended: reconnect after the backoff, or stop for good if the error is fatal. */
     const drop = (transport: Transport | undefined, e: PushError) => {
       if (!transport || transport !== open) return;
+      // A new turn: whatever was announcing this connection (its open, an event) stops there.
+      turn++;
       transport.stop();
       internals.open = open = undefined;
       endOpen();
@@ -272,21 +285,23 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     };
 
     const reconnect = (e?: PushError) => {
-      const policyDelay = resolved.reconnect({ attempt, error: e, elapsed: Date.now() - failingSince, serverRetry });
+      let policyDelay: number | null | undefined;
+      // A policy that throws is reported and ends the client, as SignalR does with a throwing IRetryPolicy.
+      const policyThrew = (cause: unknown) => {
+        const error = fail('HANDLER_ERROR', 'reconnect policy threw', cause);
+        report(error) && stop(error);
+      };
+      if (!callApp(() => (policyDelay = resolved.reconnect({ attempt, error: e, elapsed: Date.now() - failingSince, serverRetry })), policyThrew)) return;
       if (policyDelay == null) return stop(fail('MAX_RETRIES', `gave up after ${attempt} failed attempts`, e));
       // Never sooner than a Retry-After; capped where timers overflow (a longer delay fires at once, again and again).
       const delay = Math.min(Math.max(policyDelay, e?.retryAfter || 0), LONGEST);
       attempt++;
-      inTurn(
-        () => setState('reconnecting', e),
-        () => notify('reconnecting', { attempt, delay, error: e }),
-        () => (retryTimer = setTimeout(connectPass, delay)),
-      );
+      setState('reconnecting', e) && notify('reconnecting', { attempt, delay, error: e }) && (retryTimer = setTimeout(connectPass, delay));
     };
 
     const stop = (e?: PushError) => {
       if (closed()) return;
-      generation++;
+      turn++;
       endOpen();
       clearTimeout(retryTimer);
       retryTimer = undefined;
@@ -297,8 +312,8 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       const error = fail('CLOSED', 'client closed', e);
       sending.flush(error);
       run('stopped', error);
-      setState('closed', e);
-      notify('close', { error: e });
+      // A subscriber may reconnect on `closed`: then the close is not announced, the client is connecting.
+      setState('closed', e) && notify('close', { error: e });
     };
 
     // ---- receiving: decode, dedup, resume point -------------------------------------------------
@@ -314,8 +329,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
       if (e.retry !== undefined) serverRetry = e.retry;
       if (internals.plain === undefined && (internals.plain = !isHello(e))) {
         resume.forgetRecent();
-        run('plain');
-        if (!inTurn(() => opened(true))) return;
+        if (!run('plain') || !opened(true)) return;
       }
       if (internals.plain) return void ((e.data || e.id !== undefined) && deliver(e.event, e.data, e.id));
       let frame: Frame;
@@ -336,26 +350,23 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     const hello = (h: Hello) => {
       if (h.retry! > 0) serverRetry = h.retry!;
       liveness.serverInterval(h.hb);
-      inTurn(
-        () => h.replay || notify('gap', { lastEventId: resume.get() }),
-        () => resume.startAt(h.last),
-        () => run('hello', h),
-        () => opened(h.replay),
-      );
+      (h.replay || notify('gap', { lastEventId: resume.get() })) && (resume.startAt(h.last), run('hello', h)) && opened(h.replay);
     };
 
-    const opened = (resumed: boolean) => {
+    /** The connection opened; `false` when the app's code, told of it, ended the turn. */
+    const opened = (resumed: boolean): boolean => {
       const from = lastOpenName;
       const to = (internals.openName = open!.name || openDefinition!.name);
+      const reason = lastFailure;
       lastOpenName = to;
-      inTurn(
-        // Queued sends first, so that a send from a listener below goes after them.
-        () => sending.flush(),
-        () => setState('open'),
-        () => from !== to && notify('transport', { from, to }),
-        () => notify('open', { transport: to, resumed }),
-        () => internals.plain || liveness.start(),
-        () => run('opened', internals.plain),
+      lastFailure = undefined;
+      // Queued sends first, so that a send from a listener below goes after them.
+      sending.flush();
+      return (
+        setState('open') &&
+        (from === to || notify('transport', { from, to, reason })) &&
+        notify('open', { transport: to, resumed }) &&
+        (internals.plain || liveness.start(), run('opened', internals.plain))
       );
     };
 
@@ -367,17 +378,14 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         delivered = true;
       }
       let data: unknown;
-      try {
-        data = (resolved.decode || jsonOrText)(payload, event);
-      } catch (cause) {
-        return report(fail('BAD_FRAME', `cannot decode "${event}"`, cause));
-      }
+      const undecodable = (cause: unknown) => void report(fail('BAD_FRAME', `cannot decode "${event}"`, cause));
+      if (!callApp(() => (data = (resolved.decode || jsonOrText)(payload, event)), undecodable)) return;
       // A channel this tab does not hold: a shared connection joins every tab's, and a leave is not
       // acknowledged at once. The resume point moves past it all the same.
       if (channel !== undefined && hooks.some((feature) => feature.accepts?.(channel) === false)) return;
       const meta: Meta = { event, id, transport: internals.openName!, channel };
-      dispatch(event, data, meta);
-      dispatch(ANY, event, data, meta);
+      // An event handler may close the client: then `onAny` handlers are not told either.
+      dispatch(event, data, meta) && dispatch(ANY, event, data, meta);
     };
 
     // ---- features -------------------------------------------------------------------------------
@@ -406,8 +414,7 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
         internals.open = open = undefined;
         endOpen();
         attempt = 0;
-        setState('connecting');
-        connectPass();
+        setState('connecting') && connectPass();
       },
       alive: () => liveness.alive(),
       control: (text) => void open?.send(text).catch(() => {}),
@@ -418,9 +425,11 @@ export class PushClient<E extends Record<string, any> = Record<string, any>, S e
     Object.assign(this, { join: needsChannels, leave: needsChannels });
     Object.defineProperty(this, 'channels', { get: () => [], configurable: true });
     const hooks: FeatureHooks[] = (resolved.features || []).map((feature) => feature(internals));
-    /** Calls hook `name` of every feature, in order. */
-    const run = <K extends keyof FeatureHooks>(name: K, ...args: Parameters<NonNullable<FeatureHooks[K]>>) =>
-      hooks.forEach((feature) => (feature[name] as ((...a: unknown[]) => void) | undefined)?.(...args));
+    /** Calls hook `name` of every feature, in order, until one ends the turn (a hook may call the app's code); returns whether it holds. */
+    const run = <K extends keyof FeatureHooks>(name: K, ...args: Parameters<NonNullable<FeatureHooks[K]>>) => {
+      const started = turn;
+      return hooks.every((feature) => ((feature[name] as ((...a: unknown[]) => void) | undefined)?.(...args), started === turn));
+    };
 
     Object.defineProperty(this, 'status', { get: () => status });
     Object.defineProperty(this, 'lastEventId', { get: resume.get });

@@ -34,13 +34,25 @@ export interface Meta {
 export type Lifecycle = {
   /** A transport delivered its hello (or, from a plain server, its first event). */
   open: { transport: string; resumed: boolean };
-  /** The transport in use changed (fallback, reconnect onto another, or upgrade back). */
-  transport: { from: string | null; to: string };
+  /**
+   * One attempt at a transport ended: it `open`ed (delivered its first message within
+   * `connectTimeout`) or `failed`, and `error` says why (its `status` an HTTP status, its `cause`
+   * what the runtime said). `probe`: an upgrade probe, tried while another transport stays open.
+   */
+  attempt: { transport: string; outcome: 'open' | 'failed'; error?: PushError; probe: boolean };
+  /**
+   * The transport in use changed (fallback, reconnect onto another, or upgrade back). `reason`: why
+   * the attempt before this one failed, when one did (undefined for an upgrade).
+   */
+  transport: { from: string | null; to: string; reason?: PushError };
   /** The connection was lost or failed; the next attempt follows in `delay` ms. */
   reconnecting: { attempt: number; delay: number; error?: PushError };
   /** The server could not replay from our last-event-id: events may have been missed. */
   gap: { lastEventId?: string };
-  /** Something went wrong but the client goes on (bad frame, a handler threw, a send failed). */
+  /**
+   * Something went wrong (bad frame, a handler, the reconnect policy or a transport's code threw).
+   * The client goes on, except after a reconnect policy that threw: then `close` follows.
+   */
   error: PushError;
   /** The client stopped: `close()` was called, or a fatal error (then `error` says which). */
   close: { error?: PushError };

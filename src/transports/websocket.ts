@@ -11,17 +11,21 @@ const create: TransportFactory = (options) => {
   let ws: WebSocket | undefined;
   /** `undefined` until the first frame says which kind of peer this is. */
   let ours: boolean | undefined;
+  /** Whether the handshake succeeded: a socket that closes before is a refused or unreachable upgrade. */
+  let upgraded = false;
+  /** The runtime's error event, the closing's cause (Node's `ws` names the HTTP status of a refused upgrade). */
+  let cause: unknown;
   const stop = () => {
     if (!ws) return;
     ws.onmessage = ws.onclose = null;
-    // onerror stays a no-op: closing a CONNECTING socket reports an error we do not care about.
+    // onerror stays: closing a CONNECTING socket reports an error we do not care about.
     // Node's `ws` would keep a dead socket and a timer for 30 s waiting for the peer's close frame.
     'terminate' in ws ? (ws as { terminate(): void }).terminate() : ws.close();
     ws = undefined;
   };
   const end = (message: string) => {
     stop();
-    transport.onclose(new PushError('TRANSPORT_FAILED', message));
+    transport.onclose(new PushError('TRANSPORT_FAILED', message, { cause }));
   };
   const frame = (text: string) => {
     ours ??= text.startsWith('data: $hello\n');
@@ -41,8 +45,9 @@ const create: TransportFactory = (options) => {
       }
       ws.binaryType = 'arraybuffer';
       ws.onmessage = (m) => frame(typeof m.data === 'string' ? m.data : new TextDecoder().decode(m.data));
-      ws.onclose = (c) => end(`WebSocket closed (${c.code}${c.reason && ' ' + c.reason})`);
-      ws.onerror = () => {}; // onclose always follows, with the code
+      ws.onopen = () => (upgraded = true);
+      ws.onclose = (c) => end(`WebSocket ${upgraded ? 'closed' : 'did not open'} (${c.code}${c.reason && ' ' + c.reason})`);
+      ws.onerror = (e) => (cause = e); // onclose always follows, with the code
     },
     send(text: string) {
       if (ws?.readyState !== 1) return Promise.reject(new PushError('SEND_FAILED', 'WebSocket not open'));
