@@ -91,19 +91,23 @@ export class FetchResponse extends EventEmitter {
   private status = 200;
   private readonly headers = new Headers();
 
-  constructor(signal: AbortSignal) {
+  constructor(private readonly signal: AbortSignal) {
     super();
     this.response = new Promise((resolve) => (this.settle = resolve));
-    // Only while the answer is pending: Deno aborts a request's signal after a successful answer too.
-    const onAbort = (): void => {
-      if (this.settled) return;
-      this.emit('close');
-      // Nobody reads it; it only settles the promise so that nothing waits on it forever.
-      this.finish(new Response(null, { status: 499 }));
-    };
-    if (signal.aborted) queueMicrotask(onAbort);
-    else signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) queueMicrotask(this.onAbort);
+    else signal.addEventListener('abort', this.onAbort, { once: true });
   }
+
+  /**
+   * The client went away while the answer is pending (a held long-poll). The listener goes once
+   * the answer is given: Deno aborts a request's signal after a successful answer too.
+   */
+  private readonly onAbort = (): void => {
+    if (this.settled) return;
+    this.emit('close');
+    // Nobody reads it; it only settles the promise so that nothing waits on it forever.
+    this.finish(new Response(null, { status: 499 }));
+  };
 
   setHeader(name: string, value: string | number | readonly string[]): this {
     if (!HOST_FRAMED.has(name.toLowerCase())) {
@@ -148,6 +152,7 @@ export class FetchResponse extends EventEmitter {
     if (this.settled) return;
     this.settled = true;
     this.headersSent = true;
+    this.signal.removeEventListener('abort', this.onAbort);
     this.settle(response);
   }
 }
