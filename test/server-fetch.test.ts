@@ -222,6 +222,48 @@ describe('push.fetch: the Node path’s checks, on WHATWG requests', () => {
     await until(() => push.connections.length === 0, 2000, 'the stuck stream dropped');
   });
 
+  it('bad input gets a 4xx with a reason, never a crash or a rejection', async () => {
+    const errors: unknown[] = [];
+    const push = direct({ onError: (e) => void errors.push(e) });
+    const lp = await push.fetch(get('t=lp'));
+    const cid = JSON.parse(/data: \$hello\ndata: (.*)\n/.exec(await lp.text())![1]).cid as string;
+    const post = (body: BodyInit) => push.fetch(new Request(`${URL_}?cid=${cid}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+    const cases: [Request | Promise<Response>, number][] = [
+      [get(`t=lp&cid=${cid}&ack=-1`), 400],
+      [get(`t=lp&cid=${cid}&ack=abc`), 400],
+      [get(`t=lp&cid=${cid}&ack=99`), 400],
+      [get(`t=lp&cid=${cid}`), 400],
+      [get('t=lp&cid=%00%ff'), 404],
+      [get('t=sse&ch=' + 'x'.repeat(300)), 200],
+      [get('t=sse', { 'last-event-id': 'not:an:id:at all' }), 200],
+      [post(new Uint8Array([0xff, 0xfe, 0xfd])), 400],
+      [post('[{"e":"$join","d":"c","r":1.5}]'), 400],
+      [post('[{"e":1,"d":2}]'), 400],
+      [new Request(URL_, { method: 'PATCH' }), 405],
+      [new Request('http://push.test/push/../push?t=lp'), 200],
+      [new Request('http://push.test/push/'), 404],
+    ];
+    for (const [input, status] of cases) {
+      const res = input instanceof Request ? await push.fetch(input) : await input;
+      expect([res.status, (input as Request).url ?? 'post']).toEqual([status, (input as Request).url ?? 'post']);
+      await res.body?.cancel();
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it('a held long-poll whose client aborts ends its session at once (not at sessionTimeout)', async () => {
+    const push = direct({ pollTimeout: 10_000, sessionTimeout: 20_000 });
+    const lp = await push.fetch(get('t=lp'));
+    const cid = JSON.parse(/data: \$hello\ndata: (.*)\n/.exec(await lp.text())![1]).cid as string;
+    await until(() => push.connections.length === 1);
+    const abort = new AbortController();
+    const held = push.fetch(new Request(`${URL_}?t=lp&cid=${cid}&ack=1`, { signal: abort.signal }));
+    await sleep(20);
+    abort.abort();
+    await until(() => push.connections.length === 0, 1000, 'the session to end');
+    expect((await held).status).toBe(499);
+  });
+
   it('close() ends SSE streams, answers held polls, closes later requests with 503, and leaves no timer', async () => {
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
     const push = createPushServer({ path: '/push', heartbeatMs: 1000, pollTimeout: 10_000 });
