@@ -288,6 +288,32 @@ async function readAll(body: ReadableStream<Uint8Array>): Promise<string> {
   return new Response(body).text();
 }
 
+describe('Hono on Node serving both paths (fetch for SSE and long-poll, handleUpgrade for WebSocket)', () => {
+  it('one authorize typed PushRequest is given a Request on fetch and an IncomingMessage on the upgrade, and refuses a bad token on both', async () => {
+    const seen: string[] = [];
+    const s = await startHono({
+      options: {
+        authorize: (req: PushRequest) => {
+          seen.push(req instanceof Request ? 'Request' : 'IncomingMessage');
+          // The same code reads both: a header by requestHeader, the query from either URL form.
+          expect(requestHeader(req, 'host')).toMatch(/^127\.0\.0\.1:\d+$/);
+          return new URL(req.url!, 'http://base').searchParams.get('token') === 'good' ? { id: 'ann' } : false;
+        },
+      },
+    });
+    for (const transport of TRANSPORTS) {
+      const good = new PushClient<any>(s.url, { transports: [transport], query: { token: 'good' } });
+      cleanup.add(() => good.close());
+      expect((await opened(good)).transport).toBe(transport);
+      good.close();
+      const bad = new PushClient<any>(s.url, { transports: [transport], query: { token: 'bad' }, reconnect: { maxRetries: 0 } });
+      cleanup.add(() => bad.close());
+      await until(() => bad.status.state === 'closed', 5000, `the ${transport} refusal`);
+    }
+    expect(new Set(seen)).toEqual(new Set(['Request', 'IncomingMessage']));
+  });
+});
+
 describe('Hono app', () => {
   it('other routes of the app keep working beside /push', async () => {
     const app = new Hono<{ Bindings: HttpBindings }>();
