@@ -70,8 +70,9 @@ export class FetchRequest extends EventEmitter {
         if (this.listenerCount('data') === 0) return void reader.cancel().catch(() => {});
       }
     } catch {
-      // The client went away mid-body. `readBody` listens to 'error' and answers 400.
-      this.emit('error', new Error('request aborted'));
+      // The client went away mid-body. `readBody` listens to 'error' and answers 400; a reader that
+      // gave up meanwhile does not, and an 'error' with no listener would throw.
+      if (this.listenerCount('error') > 0) this.emit('error', new Error('request aborted'));
     }
   }
 }
@@ -140,6 +141,12 @@ export class FetchResponse extends EventEmitter {
   stream(status: number, headers: Record<string, string>, body: ReadableStream<Uint8Array>): void {
     this.writeHead(status, headers);
     this.finish(new Response(body, { status, headers: this.headers }));
+  }
+
+  /** Answers with a `Response` made elsewhere (a WebSocket upgrade's). */
+  answer(response: Response): Response {
+    this.finish(response);
+    return response;
   }
 
   /** A Node response is destroyed to cut the connection; here the closest is a bare 500. */

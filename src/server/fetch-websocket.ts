@@ -65,7 +65,8 @@ export class FetchWsConnection<User = unknown> extends StreamConnection<User> {
     this.alive = true;
     if (this.closed) return;
     if (typeof data !== 'string') return this.refuse(1003, 'binary frames are not supported');
-    // Bun enforces the size itself (maxPayloadLength); Deno has no such option.
+    // Bun enforces the size itself (maxPayloadLength); Deno has no such option. A string of n UTF-16
+    // units is at most 3n bytes of UTF-8, so short ones are not measured.
     if (data.length > this.maxMessageSize / 3 && Buffer.byteLength(data) > this.maxMessageSize) return this.refuse(1009, 'message too large');
     try {
       this.onText(this, data);

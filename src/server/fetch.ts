@@ -85,7 +85,7 @@ export class FetchHandler<User> {
     if (!admission) return res.response;
     if (req.socket.destroyed) {
       admission.release();
-      return plain(499, 'client closed request');
+      return res.response;
     }
     const upgraded = new UpgradedSocket((socket: HostSocket) => {
       if (this.isClosed()) {
@@ -104,16 +104,17 @@ export class FetchHandler<User> {
       this.endpoints.start(conn, node.req, query).catch(options.onError);
       return conn;
     }, admission.release);
+    // Answered through `res`, so that it lets go of the request's abort listener.
     try {
-      if (upgrader === 'deno') return upgradeWithDeno(denoUpgrade()!, req.request, upgraded, options.heartbeatMs);
+      if (upgrader === 'deno') return res.answer(upgradeWithDeno(denoUpgrade()!, req.request, upgraded, options.heartbeatMs));
       if (host!.upgrade!(req.request, { data: upgraded })) {
         // Bun answers the upgrade itself and ignores what fetch returns after a successful one.
-        return new Response(null);
+        return res.answer(new Response(null));
       }
     } catch (err) {
       options.onError(err);
     }
     admission.release();
-    return plain(400, 'not a valid WebSocket upgrade');
+    return res.answer(plain(400, 'not a valid WebSocket upgrade'));
   }
 }
