@@ -105,6 +105,16 @@ export class Batch {
   }
 
   /**
+   * The texts of {@link websocket}'s frames, for hosts whose WebSocket frames each message itself
+   * (Bun, Deno: the fetch path). Not cached on the node, so the Node path's nodes stay as they were.
+   */
+  websocketTexts(): string[] {
+    const texts: string[] = [];
+    for (const text of groups(this.path())) texts.push(text.length === 1 ? text[0] : text.join(''));
+    return texts;
+  }
+
+  /**
    * The blocks as SSE messages: runs of events as `$batch` messages of one line per event, and on
    * its own each block that has no batch line, the hello, and an event longer than a batch. Large
    * events are batched too: once a batch line was one line, 4 KiB events went 1.05–1.09× a bare

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Q } from '../protocol';
 import type { Admission, BaseConnection, ConnectionHost } from './connection';
 import { messageOf } from './errors';
+import { hookRequest } from './fetch-exchange';
 import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } from './http';
 import type { ResolvedOptions } from './options';
 import { ConnectionLimits, LIMIT_RETRY_AFTER, type Refusal } from './limits';
@@ -99,7 +100,7 @@ export class Endpoints<User> implements TransportContext<User> {
     const fn = this.options.authorize;
     if (!fn) return { user: undefined as User };
     try {
-      const user = await fn(req, conn);
+      const user = await fn(hookRequest(req), conn);
       return user === false ? { status: 401, reason: 'unauthorized' } : { user };
     } catch (err) {
       const s = (err as { status?: unknown } | null)?.status;
@@ -110,13 +111,17 @@ export class Endpoints<User> implements TransportContext<User> {
     }
   }
 
-  private clientIp(req: IncomingMessage): string {
-    try {
-      return String(this.options.clientIp(req));
-    } catch (err) {
-      this.options.onError(err);
-      return req.socket.remoteAddress ?? '';
+  /** The address counted under `maxConnectionsPerIp`; `null` when unknown (a fetch host that gave none). */
+  private clientIp(req: IncomingMessage): string | null {
+    const custom = this.options.clientIp;
+    if (custom) {
+      try {
+        return String(custom(hookRequest(req)));
+      } catch (err) {
+        this.options.onError(err);
+      }
     }
+    return req.socket.remoteAddress ?? null;
   }
 
   /**

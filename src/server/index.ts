@@ -10,11 +10,15 @@ export { memoryBackplane, type MemoryBackplaneOptions } from './memory-backplane
 export { redisBackplane, type RedisBackplaneOptions, type RedisClientLike } from './redis-backplane';
 export type { Backplane, BackplaneEntry } from './backplane';
 export type { AllowOrigins } from './origins';
+export type { BunServerWebSocket, BunWebSocketHandlers } from './fetch-websocket';
+export { requestHeader } from './fetch-exchange';
 export type {
   Connection,
+  FetchHost,
   MessageListener,
   PublishOptions,
   PushServer,
+  PushRequest,
   PushServerOptions,
   TransportName,
 } from './types';

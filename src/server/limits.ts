@@ -21,23 +21,27 @@ export class ConnectionLimits {
     private readonly maxPerIp: number,
   ) {}
 
-  /** Takes a slot for a connection from `ip`: a function that gives it back (idempotent), or the refusal. */
-  take(ip: string): (() => void) | Refusal {
+  /**
+   * Takes a slot for a connection from `ip`: a function that gives it back (idempotent), or the
+   * refusal. An unknown address (`null`: a fetch host that gave none) counts under `max` only, since
+   * one budget shared by every client would cap the whole server at `maxPerIp`.
+   */
+  take(ip: string | null): (() => void) | Refusal {
     if (this.total >= this.max) return { status: 503, reason: 'too many connections' };
-    const counted = this.maxPerIp !== Infinity;
-    const n = counted ? (this.perIp.get(ip) ?? 0) : 0;
+    const counted = this.maxPerIp !== Infinity && ip !== null;
+    const n = counted ? (this.perIp.get(ip!) ?? 0) : 0;
     if (n >= this.maxPerIp) return { status: 429, reason: 'too many connections from this address' };
     this.total++;
-    if (counted) this.perIp.set(ip, n + 1);
+    if (counted) this.perIp.set(ip!, n + 1);
     let held = true;
     return () => {
       if (!held) return;
       held = false;
       this.total--;
       if (!counted) return;
-      const m = this.perIp.get(ip)! - 1;
-      if (m > 0) this.perIp.set(ip, m);
-      else this.perIp.delete(ip);
+      const m = this.perIp.get(ip!)! - 1;
+      if (m > 0) this.perIp.set(ip!, m);
+      else this.perIp.delete(ip!);
     };
   }
 

@@ -21,12 +21,14 @@ export interface ResolvedOptions<User> {
   backplane: Backplane;
   /** `null` when `allowOrigins` was not given. */
   origin: ((req: IncomingMessage) => OriginVerdict) | null;
-  authorize: PushServerOptions<User>['authorize'];
+  /** Given the request as its entry point got it (`hookRequest`). */
+  authorize: PushServerOptions<User, any>['authorize'];
   identify: (user: User) => string;
   maxConnections: number;
   maxConnectionsPerIp: number;
   maxChannels: number;
-  clientIp: (req: IncomingMessage) => string;
+  /** `null` when not given: the endpoints then count the socket's (or the fetch host's) address. */
+  clientIp: ((req: any) => string) | null;
   onJoin: PushServerOptions<User>['onJoin'];
   onError: (error: unknown) => void;
 }
@@ -52,7 +54,7 @@ function limit(name: string, value: number | undefined, fallback: number): numbe
 }
 
 /** Fills in defaults; throws `BAD_OPTION` naming the first invalid option. */
-export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOptions<User> {
+export function resolveOptions<User>(o: PushServerOptions<User, any>): ResolvedOptions<User> {
   const path = o.path ?? '/push';
   if (typeof path !== 'string' || path[0] !== '/' || /[?#\s]/.test(path)) {
     throw new PushError('BAD_OPTION', 'path must be a pathname starting with "/"');
@@ -82,7 +84,7 @@ export function resolveOptions<User>(o: PushServerOptions<User>): ResolvedOption
     maxConnections: limit('maxConnections', o.maxConnections, 10_000),
     maxConnectionsPerIp: limit('maxConnectionsPerIp', o.maxConnectionsPerIp, 1000),
     maxChannels: limit('maxChannels', o.maxChannels, 1000),
-    clientIp: o.clientIp ?? ((req) => req.socket.remoteAddress ?? ''),
+    clientIp: o.clientIp ?? null,
     onJoin: o.onJoin,
     onError: o.onError ?? ((e) => console.error('push-client/server:', e)),
   };

@@ -1,8 +1,12 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { PushError } from '../protocol';
+import { hookRequest } from './fetch-exchange';
 
-/** Which browser origins may use the push server. */
-export type AllowOrigins = readonly string[] | ((origin: string, req: IncomingMessage) => boolean);
+/**
+ * Which browser origins may use the push server. A function is given the request as its entry point
+ * got it: `IncomingMessage` on the Node path, the WHATWG `Request` on `push.fetch`.
+ */
+export type AllowOrigins<Req = IncomingMessage> = readonly string[] | ((origin: string, req: Req) => boolean);
 
 /** The verdict on one request's `Origin`. */
 export type OriginVerdict =
@@ -19,8 +23,8 @@ export type OriginVerdict =
  * (not from a browser page, or a same-origin GET) and same-origin requests always pass: the
  * check is there to stop other sites' pages, which browsers always label.
  */
-export function originCheck(allow: AllowOrigins): (req: IncomingMessage) => OriginVerdict {
-  let test: (origin: string, req: IncomingMessage) => boolean;
+export function originCheck(allow: AllowOrigins<any>): (req: IncomingMessage) => OriginVerdict {
+  let test: (origin: string, req: IncomingMessage | Request) => boolean;
   if (typeof allow === 'function') test = allow;
   else if (Array.isArray(allow) && allow.every((o) => typeof o === 'string')) {
     const set = new Set(allow);
@@ -31,7 +35,7 @@ export function originCheck(allow: AllowOrigins): (req: IncomingMessage) => Orig
     if (origin === undefined) return 'same';
     if (sameOrigin(origin, req)) return 'same';
     try {
-      return test(origin, req) ? 'cors' : 'refused';
+      return test(origin, hookRequest(req)) ? 'cors' : 'refused';
     } catch {
       return 'refused';
     }

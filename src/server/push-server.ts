@@ -8,25 +8,34 @@ import { Channels } from './channels';
 import type { BaseConnection } from './connection';
 import { Endpoints, type EndpointHost } from './endpoints';
 import { FanOut } from './fan-out';
+import { FetchHandler } from './fetch';
+import { bunWebSocketHandlers, type BunWebSocketHandlers } from './fetch-websocket';
 import { handshake, type HandshakeDeps } from './handshake';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { ConnectionRegistry } from './registry';
 import { TickFlusher } from './tick';
-import type { Connection, MessageListener, PublishOptions, PushServer, PushServerOptions } from './types';
+import type { Connection, FetchHost, MessageListener, PublishOptions, PushRequest, PushServer, PushServerOptions } from './types';
 
 type Conn = BaseConnection<any>;
 
 /**
  * Creates the server side of push-client: WebSocket, SSE and long-poll on one path, with channels,
- * targeted sends and resume by last-event-id.
+ * targeted sends and resume by last-event-id. With `server` it attaches to a Node HTTP server;
+ * without, serve Node requests with `handleRequest` / `handleUpgrade`, or WHATWG requests with
+ * `push.fetch` (Bun, Deno, Hono, Next.js).
  *
  * @example
  * ```ts
  * const push = createPushServer({ server: httpServer, path: '/push' });
  * await push.publish('price', { symbol: 'ACME', px: 1 });
  * ```
+ * @example
+ * ```ts
+ * const push = createPushServer({ path: '/push', authorize: (req: Request) => req.headers.get('authorization') === token });
+ * Bun.serve({ fetch: push.fetch, websocket: push.websocket });
+ * ```
  */
-export function createPushServer<User = unknown>(options: PushServerOptions<User> = {}): PushServer<User> {
+export function createPushServer<User = unknown, Req extends PushRequest = IncomingMessage>(options: PushServerOptions<User, Req> = {}): PushServer<User> {
   return new Hub<User>(options);
 }
 
@@ -56,6 +65,8 @@ class Hub<User> implements PushServer<User>, EndpointHost {
   private readonly handshakes: HandshakeDeps;
   private readonly listeners = new Set<MessageListener<User>>();
   private readonly endpoints: Endpoints<User>;
+  private readonly fetchHandler: FetchHandler<User>;
+  readonly websocket: BunWebSocketHandlers;
   private readonly beat: NodeJS.Timeout;
   /** Pending until the backplane has started; `null` after. */
   private ready: Promise<void> | null = null;
@@ -71,7 +82,7 @@ class Hub<User> implements PushServer<User>, EndpointHost {
     return this.registry.session(id)?.conn;
   }
 
-  constructor(options: PushServerOptions<User>) {
+  constructor(options: PushServerOptions<User, any>) {
     const o = (this.o = resolveOptions(options));
     const bp = (this.bp = o.backplane);
     this.maxBufferedBytes = o.maxBufferedBytes;
@@ -89,6 +100,8 @@ class Hub<User> implements PushServer<User>, EndpointHost {
       },
     };
     this.endpoints = new Endpoints<User>(this, o);
+    this.fetchHandler = new FetchHandler<User>(this.endpoints, () => this.closed);
+    this.websocket = bunWebSocketHandlers(o.maxMessageSize);
     const started = bp.start(this.fanOut.deliver);
     if (started) {
       this.ready = started.then(
@@ -216,6 +229,9 @@ class Hub<User> implements PushServer<User>, EndpointHost {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     return this.endpoints.handleUpgrade(req, socket, head);
   }
+
+  /** Bound, so that hosts can be handed `push.fetch` as it is. */
+  readonly fetch = (request: Request, host?: FetchHost): Promise<Response> => this.fetchHandler.handle(request, host);
 
   close(): Promise<void> {
     return (this.closing ??= this.shutdown());

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Backplane } from './backplane';
+import type { BunWebSocketHandlers } from './fetch-websocket';
 import type { AllowOrigins } from './origins';
 import type { SERVER_TRANSPORTS } from './transports';
 
@@ -37,12 +38,41 @@ export interface PublishOptions {
 /** Called for every application message a client sends; `data` is already JSON-parsed. */
 export type MessageListener<User = unknown> = (event: string, data: unknown, conn: Connection<User>) => void;
 
-/** Options of `createPushServer`. */
-export interface PushServerOptions<User = unknown> {
+/**
+ * The request a hook (`authorize`, `clientIp`, an `allowOrigins` function) is given: Node's
+ * `IncomingMessage` on the Node path (`server`, `handleRequest`, `handleUpgrade`), the WHATWG
+ * `Request` on {@link PushServer.fetch}. A hook written for one path types its parameter as that
+ * one (`createPushServer` infers the type from it); a server serving both types it `PushRequest`
+ * and reads headers with `requestHeader`.
+ */
+export type PushRequest = IncomingMessage | Request;
+
+/**
+ * What a fetch host passes beside the request (`Bun.serve`'s server, `Deno.serve`'s handler info,
+ * @hono/node-server's `c.env`), as far as {@link PushServer.fetch} reads it: the client's address
+ * and, on Bun, WebSocket upgrades. Anything else is ignored.
+ */
+export interface FetchHost {
+  /** Bun's server: the client's address. */
+  requestIP?(request: Request): { address: string } | null;
+  /** Bun's server: upgrades the request to a WebSocket served by {@link PushServer.websocket}. */
+  upgrade?(request: Request, options: { data: unknown }): boolean;
+  /** `Deno.serve`'s handler info: the client's address. */
+  remoteAddr?: { hostname?: string };
+  /** @hono/node-server's `c.env`: the Node request, for the client's address. */
+  incoming?: { socket?: { remoteAddress?: string } };
+}
+
+/**
+ * Options of `createPushServer`. `Req` is the request type the hooks are given (see
+ * {@link PushRequest}): `IncomingMessage` unless a hook's parameter says otherwise.
+ */
+export interface PushServerOptions<User = unknown, Req extends PushRequest = IncomingMessage> {
   /**
    * An HTTP(S) server to attach to. The push server then answers requests and upgrades for `path`
    * and passes every other request to the server's existing `request` listeners, in order.
-   * Without it, call `handleRequest` / `handleUpgrade` yourself.
+   * Without it, call `handleRequest` / `handleUpgrade` yourself, or serve WHATWG requests with
+   * `push.fetch` (Bun, Deno, Hono, Next.js route handlers).
    */
   server?: HttpServer | HttpsServer;
   /** Exact pathname served. Default `/push`. */
@@ -77,7 +107,7 @@ export interface PushServerOptions<User = unknown> {
    * credentials included, and preflights are answered. Requests without an `Origin` (not from a
    * page) and same-origin ones always pass. Default: no check and no CORS headers.
    */
-  allowOrigins?: AllowOrigins;
+  allowOrigins?: AllowOrigins<Req>;
   /**
    * Decides whether a request may connect, before any stream starts, on every transport. Returning
    * `false` or throwing refuses with 401 (or the thrown error's `status`, with its message as the
@@ -92,7 +122,7 @@ export interface PushServerOptions<User = unknown> {
    * (they are refreshed on reconnect), so a check of a short-lived token may accept an expired one
    * when `conn` is given and it matches `conn.user`.
    */
-  authorize?: (req: IncomingMessage, conn?: Connection<User>) => User | false | Promise<User | false>;
+  authorize?: (req: Req, conn?: Connection<User>) => User | false | Promise<User | false>;
   /**
    * The identity of what `authorize` returned, compared on polls and sends (see `authorize`). Return
    * a stable key of the principal, e.g. `(user) => user.id`. Default: `JSON.stringify(user)`, which
@@ -119,12 +149,15 @@ export interface PushServerOptions<User = unknown> {
    */
   maxChannels?: number;
   /**
-   * The client address that `maxConnectionsPerIp` counts. Default: the socket's remote address.
+   * The client address that `maxConnectionsPerIp` counts. Default: the socket's remote address; on
+   * `push.fetch`, the address the host passed beside the request (Bun's server, Deno's handler info,
+   * @hono/node-server's `env`), and where it passed none (a Next.js route handler) the connection
+   * counts under `maxConnections` only.
    * Behind a reverse proxy of yours, read the address it adds, e.g.
    * `(req) => String(req.headers['x-real-ip'] ?? req.socket.remoteAddress)`; never trust such a
    * header without a proxy that sets it, since clients can send it themselves.
    */
-  clientIp?: (req: IncomingMessage) => string;
+  clientIp?: (req: Req) => string;
   /**
    * Decides whether a connection may join a channel (at connect or later). Returning `false` or
    * throwing refuses (the thrown error's message is sent to the client as the reason). Default: allow.
@@ -159,6 +192,28 @@ export interface PushServer<User = unknown> {
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
   /** Handles an HTTP upgrade for `path`; returns `false` (and touches nothing) for other paths. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Serves a WHATWG `Request` (the shape of `Bun.serve({ fetch })`, `Deno.serve`, Hono's `app.fetch`
+   * and Next.js route handlers): SSE as a streamed `Response`, long-poll, sends and `DELETE`, with
+   * the same checks and limits as the Node path; the hooks are given the `Request`. A request for
+   * another path gets 404. A WebSocket upgrade is served where the host offers one: Bun (pass the
+   * server as `host`, and {@link websocket} to `Bun.serve`) and Deno (`Deno.upgradeWebSocket`);
+   * elsewhere it gets 501, and on Node `handleUpgrade` serves it. It is bound: pass it as it is.
+   *
+   * @param host What the host passes beside the request (see {@link FetchHost}), for the client's
+   * address and Bun's upgrade: `Bun.serve`'s second argument, `Deno.serve`'s, Hono's `c.env`.
+   * @returns The answer; rejects with `BAD_OPTION` only when `request` is not a `Request`.
+   *
+   * @example
+   * ```ts
+   * Bun.serve({ fetch: push.fetch, websocket: push.websocket });
+   * Deno.serve(push.fetch);
+   * app.all('/push', (c) => push.fetch(c.req.raw, c.env)); // Hono
+   * ```
+   */
+  readonly fetch: (request: Request, host?: FetchHost) => Promise<Response>;
+  /** `Bun.serve`'s `websocket` handlers for the WebSockets {@link fetch} upgraded on Bun. */
+  readonly websocket: BunWebSocketHandlers;
   /** Ends every connection and removes every listener and timer the push server added. */
   close(): Promise<void>;
 }

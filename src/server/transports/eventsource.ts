@@ -1,4 +1,6 @@
 import { T } from '../../protocol';
+import { isFetchResponse } from '../fetch-exchange';
+import { FetchSseConnection } from '../fetch-sse';
 import { newConnectionId } from '../ids';
 import { SseConnection } from '../sse-connection';
 import type { ServerTransport, TransportContext } from './transport';
@@ -12,7 +14,13 @@ export const eventSource: ServerTransport<'eventsource'> = {
   endpoint<User>(context: TransportContext<User>) {
     const retryMs = context.options.retryMs;
     return {
-      request: (req, res, q) => context.connect(req, res, q, (admission) => new SseConnection(context.host, newConnectionId(), admission, req, res, retryMs)),
+      request: (req, res, q) =>
+        context.connect(req, res, q, (admission) =>
+          // push.fetch's answer is a streamed Response; a Node response is written to its socket.
+          isFetchResponse(res)
+            ? new FetchSseConnection(context.host, newConnectionId(), admission, res, retryMs)
+            : new SseConnection(context.host, newConnectionId(), admission, req, res, retryMs),
+        ),
     };
   },
 };
