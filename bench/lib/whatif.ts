@@ -13,10 +13,10 @@ import type { Plugin } from 'esbuild';
 
 const PATCHES: Record<string, { file: RegExp; edits: [string, string][] }> = {
   'bare-deliver': {
-    file: /src[\\/]client[\\/]PushClient\.ts$/,
+    file: /src[\\/]client[\\/]push-client\.ts$/,
     edits: [
       ['        if (!resume.accept(id)) return;\n', ''],
-      ['      dispatch(ANY, event, data, meta);\n', ''],
+      ['      dispatch(event, data, meta) && dispatch(ANY, event, data, meta);\n', '      dispatch(event, data, meta);\n'],
       ['    const receive = (e: SseEvent) => {\n      liveness.heard();\n', '    const receive = (e: SseEvent) => {\n'],
     ],
   },
