@@ -102,6 +102,37 @@ describe('resume details', () => {
     await bp.close();
   });
 
+  it('memory backplane: a targeted entry gets no event id, only a place in the history for long-poll cursors', async () => {
+    const bp = memoryBackplane({ history: 10 });
+    const seen: (string | undefined)[] = [];
+    bp.start((e) => seen.push(e.id ?? e.position));
+    const id1 = await bp.publish({ event: 'a', data: '1' });
+    expect(await bp.publish({ event: 'a', data: '2', target: 'x' })).toBe('');
+    const id3 = await bp.publish({ event: 'a', data: '3' });
+    expect(seen[1]).toBeDefined();
+    expect(bp.compareIds(id1, seen[1]!)).toBeLessThan(0);
+    expect(bp.compareIds(seen[1]!, id3)).toBeLessThan(0);
+    // replay (resume) never returns targeted entries; read (long-poll) returns every entry.
+    expect((await bp.replay(id1, () => true))!.map((e) => e.data)).toEqual(['3']);
+    expect((await bp.read!(id1, 10))!.map((e) => e.data)).toEqual(['2', '3']);
+    expect((await bp.read!(id1, 1))!.map((e) => e.data)).toEqual(['2']);
+    await bp.close();
+  });
+
+  it('memory backplane: history is bounded in bytes too, keeping at least the newest entry', async () => {
+    const bp = memoryBackplane({ history: 100, historyBytes: 1000 });
+    bp.start(() => {});
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push(await bp.publish({ event: 'a', data: String(i).padEnd(299) }));
+    // 300 characters each: three fit in 1000.
+    expect((await bp.replay(ids[6], () => true))!.map((e) => e.data.trim())).toEqual(['7', '8', '9']);
+    expect(bp.replay(ids[5], () => true)).toBeNull();
+    await bp.publish({ event: 'a', data: 'x'.repeat(5000) });
+    expect((await bp.replay(ids[9], () => true))!.length).toBe(1);
+    expect(() => memoryBackplane({ historyBytes: -1 })).toThrow(/historyBytes/);
+    await bp.close();
+  });
+
   it('memory backplane: a ring keeps the newest entries in order across wrap-around', async () => {
     const bp = memoryBackplane({ history: 4 });
     bp.start(() => {});

@@ -7,8 +7,14 @@
 
 /** One published message as it travels through the backplane. */
 export interface BackplaneEntry {
-  /** Assigned by the backplane on publish; absent on targeted entries, which have no history. */
+  /** Assigned by the backplane on publish; absent on targeted entries, which are never replayed. */
   id?: string;
+  /**
+   * A targeted entry's place in the history, in the order of ids (assigned by the backplane): a
+   * long-poll cursor steps over it by it. It is never sent as an event id. A backplane that gives
+   * none delivers targeted entries to a long-poll client only while a poll of its is held.
+   */
+  position?: string;
   /** Application event name. */
   event: string;
   /** Payload, already serialized (JSON for everything `publish` sends). */
@@ -41,6 +47,13 @@ export interface Backplane {
    * so that the client is told it may have missed events.
    */
   replay(afterId: string, filter: (entry: BackplaneEntry) => boolean): BackplaneEntry[] | null | Promise<BackplaneEntry[] | null>;
+  /**
+   * Up to `max` entries right after `afterId`, oldest first, targeted ones included, or `null` when
+   * that cannot be answered (the same cases as `replay`). Long-poll answers each poll from here: the
+   * poll names its cursor (the id of the last entry it was sent) and nothing per client is kept.
+   * Optional: without it, polls are answered from `replay`, whole.
+   */
+  read?(afterId: string, max: number): BackplaneEntry[] | null | Promise<BackplaneEntry[] | null>;
   /**
    * Orders two ids of this epoch as their entries were published: negative when `a` came first.
    * A networked backplane's live feed may lag its history, so right after a replay the feed can

@@ -77,7 +77,7 @@ export function resolveOptions<User>(o: PushServerOptions<User, any>): ResolvedO
     maxBodySize: num('maxBodySize', o.maxBodySize, 65_536, 1),
     maxMessageSize: num('maxMessageSize', o.maxMessageSize, 65_536, 1),
     maxBufferedBytes: num('maxBufferedBytes', o.maxBufferedBytes, 16 * 1024 * 1024, 1),
-    backplane: o.backplane ?? memoryBackplane({ history: o.history ?? 1000 }),
+    backplane: o.backplane ?? memoryBackplane({ history: o.history, historyBytes: o.historyBytes }),
     origin: o.allowOrigins === undefined ? null : originCheck(o.allowOrigins),
     authorize: o.authorize,
     identify: o.identify ?? ((user) => String(JSON.stringify(user))),

@@ -178,7 +178,7 @@ class RedisBackplane implements Backplane {
       await this.close();
       throw err;
     }
-    this.loop = this.read();
+    this.loop = this.readLoop();
   }
 
   /** Creates the stream with a fresh epoch if it does not exist; returns its last generated id. */
@@ -310,6 +310,32 @@ class RedisBackplane implements Backplane {
   }
 
   /**
+   * One XRANGE: up to `max` entries right after `afterId`, targeted ones included (their stream ids
+   * are their positions), or `null` when the entry right after it is not the next of its epoch (trimmed,
+   * or the stream re-created) or the id is not in the stream.
+   */
+  async read(afterId: string, max: number): Promise<BackplaneEntry[] | null> {
+    const after = parseId(afterId);
+    if (!after || !this.client) return null;
+    const page = readEntries(await this.client.sendCommand(['XRANGE', this.key, '(' + afterId, '+', 'COUNT', String(max)]));
+    if (page.length === 0) {
+      // Nothing after it: fine if it is the newest entry, else it is not (or no longer) ours.
+      const self = readEntries(await this.client.sendCommand(['XRANGE', this.key, afterId, afterId]));
+      return self.length ? [] : null;
+    }
+    if (page[0].id !== after.ms + '-' + (after.seq + 1n)) return null;
+    const out: BackplaneEntry[] = [];
+    const epoch = after.ms + '-';
+    for (const s of page) {
+      // A later epoch (the stream was re-created): the next read, from the last of this one, finds the gap.
+      if (!s.id.startsWith(epoch)) break;
+      const e = toEntry(s);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /**
    * Stream ids order as Redis orders them; ids of a later epoch are greater, since an epoch is the
    * Redis clock when its stream was created. The server uses this to drop what this process's
    * reader brings late: entries up to the id a client already got from another process.
@@ -340,7 +366,7 @@ class RedisBackplane implements Backplane {
   }
 
   /** The XREAD BLOCK loop: hands every new stream entry on, in stream order, until closed. */
-  private async read(): Promise<void> {
+  private async readLoop(): Promise<void> {
     let failures = 0;
     while (!this.closed) {
       let page: StreamEntry[];

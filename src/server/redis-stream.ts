@@ -142,7 +142,9 @@ export function toEntry(s: StreamEntry): BackplaneEntry | null {
     }
   }
   if (event === undefined || data === undefined) return null;
-  return { id: target === undefined ? s.id : undefined, event, data, channel, except, target };
+  // A targeted entry has no event id; its stream id is only its place (long-poll cursors step over it).
+  const targeted = target !== undefined;
+  return { id: targeted ? undefined : s.id, position: targeted ? s.id : undefined, event, data, channel, except, target };
 }
 
 function toFields(v: unknown): string[] {

@@ -77,8 +77,13 @@ export interface PushServerOptions<User = unknown, Req extends PushRequest = Inc
   server?: HttpServer | HttpsServer;
   /** Exact pathname served. Default `/push`. */
   path?: string;
-  /** Entries kept for resume by the default in-memory backplane. Default 1000. */
+  /**
+   * Entries kept for resume and long-poll by the default in-memory backplane. Default 10000. Long-poll
+   * clients read from it (each poll names where it is), so it bounds how far one may fall behind.
+   */
   history?: number;
+  /** Characters of event data the default in-memory backplane keeps at most. Default 32 MiB. */
+  historyBytes?: number;
   /** Heartbeat interval for WebSocket and SSE connections, in ms. Default 15000. */
   heartbeatMs?: number;
   /** Reconnect base delay sent to clients (SSE `retry:` and the hello), in ms. Default 500. */
@@ -94,11 +99,12 @@ export interface PushServerOptions<User = unknown, Req extends PushRequest = Inc
   /** Largest WebSocket message from a client in bytes (close 1009 above). Default 65536. */
   maxMessageSize?: number;
   /**
-   * Bytes a connection may have waiting to be written (socket buffer, or long-poll queue) before it
-   * is dropped as too slow. The client then reconnects and resumes from history. Default 16 MiB.
+   * Bytes a WebSocket or SSE connection may have waiting to be written before it is dropped as too
+   * slow. The client then reconnects and resumes from history. Default 16 MiB. (A long-poll client
+   * has nothing waiting: each poll is answered from the history.)
    */
   maxBufferedBytes?: number;
-  /** Where published entries travel and history lives. Default `memoryBackplane({ history })`. */
+  /** Where published entries travel and history lives. Default `memoryBackplane({ history, historyBytes })`. */
   backplane?: Backplane;
   /**
    * Browser origins (`https://app.example.com`, or `'*'`) whose pages may connect and send, or a
