@@ -171,18 +171,26 @@ describe('bounded state', () => {
     for (let i = 0; i < 30; i++) ids.push(await s.push.publish('n', i));
     const old = await lpGet(s.url, { lastEventId: ids[5] });
     expect(JSON.parse(old.frames[0].data).replay).toBe(false);
-    expect(old.frames).toHaveLength(1);
+    // Nothing replayed: only the hello, and for long-poll a `$hb` with the id its cursor starts at.
+    expect(old.frames.filter((f) => f.event !== '$hb')).toHaveLength(1);
     const recent = await lpGet(s.url, { lastEventId: ids[24] });
     expect(JSON.parse(recent.frames[0].data).replay).toBe(true);
     expect(recent.frames.slice(1).map((f) => +f.data)).toEqual([25, 26, 27, 28, 29]);
   });
 
-  it('drops a long-poll session whose client stopped polling once its queue passes maxBufferedBytes', async () => {
-    const s = await start({ maxBufferedBytes: 10_000, pollTimeout: 60_000, sessionTimeout: 60_000 });
-    const { cid } = JSON.parse((await lpGet(s.url, {})).frames[0].data);
+  it('keeps nothing for a long-poll session whose client stopped polling: its next poll reads the bounded history', async () => {
+    const s = await start({ maxBufferedBytes: 10_000, history: 10, pollTimeout: 60_000, sessionTimeout: 60_000 });
+    const first = await lpGet(s.url, {});
+    const { cid } = JSON.parse(first.frames[0].data);
+    const cursor = first.frames.at(-1)!.id!;
     for (let i = 0; i < 20; i++) await s.push.publish('n', 'x'.repeat(1000));
-    expect(s.push.connection(cid)).toBeUndefined();
-    expect((await lpGet(s.url, { cid, ack: '1' })).status).toBe(404);
+    expect(s.push.connection(cid)).toBeDefined();
+    // 20 KB were published, twice maxBufferedBytes: the history kept the last 10, the session nothing.
+    expect((await lpGet(s.url, { cid, cursor })).status).toBe(404); // its cursor fell out of the history
+    const again = await lpGet(s.url, {});
+    const next = lpGet(s.url, { cid: JSON.parse(again.frames[0].data).cid, cursor: again.frames.at(-1)!.id! });
+    for (let i = 0; i < 3; i++) await s.push.publish('n', i);
+    expect((await next).status).toBe(200);
   });
 
   it('drops a connection whose handshake hangs (onJoin never answers) once what it holds passes maxBufferedBytes', async () => {

@@ -31,6 +31,13 @@ export const Q = {
   channel: 'ch',
 } as const;
 
+/**
+ * The query parameter of a long-poll's cursor: the id of the last event it received. (`lastEventId`
+ * is the resume point of the connect request, which the polls' URL keeps.) Not in `Q`, whose keys
+ * every client bundle carries.
+ */
+export const CURSOR = 'cursor';
+
 /** Values of the `t` parameter: which transport a request belongs to. */
 export const T = { websocket: 'ws', eventsource: 'sse', longpoll: 'lp' } as const;
 

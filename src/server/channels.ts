@@ -1,4 +1,4 @@
-import { ACK, encodeEvent, isChannelName, LEAVE, type Ack, type ClientMessage } from '../protocol';
+import { ACK, isChannelName, LEAVE, type Ack, type ClientMessage } from '../protocol';
 import type { BaseConnection } from './connection';
 import { messageOf } from './errors';
 import type { ResolvedOptions } from './options';
@@ -71,7 +71,7 @@ export class Channels {
     if (m.r === undefined || c.closed) return;
     const ack: Ack = { r: m.r, ok: error === null };
     if (error !== null) ack.error = error;
-    c.push(encodeEvent(ACK, JSON.stringify(ack)));
+    c.pushControl(ACK, JSON.stringify(ack));
   }
 
   private join(session: Session, ch: string): void {

@@ -1,5 +1,6 @@
-import { PushError } from '../protocol';
+import { encodeEvent, PushError } from '../protocol';
 import type { Batch } from './batch';
+import type { Page } from './cursor';
 import type { Connection, TransportName } from './types';
 
 /** What a connection needs from the push server that owns it. */
@@ -12,6 +13,18 @@ export interface ConnectionHost {
   detach(conn: BaseConnection): void;
   /** Publishes a targeted entry to one connection through the backplane. */
   sendTo(id: string, event: string, data: unknown): Promise<void>;
+  /** Publishes a control event (an `$ack`), already serialized, to one connection through the backplane. */
+  sendControl(id: string, event: string, data: string): Promise<void>;
+  /**
+   * Long-poll: what `conn` may see after `cursor`, read from the history; `null` when the cursor is
+   * not in it. Live entries up to the page's end are dropped for `conn` from then on (a networked
+   * backplane's feed may bring them late).
+   */
+  page(conn: BaseConnection, cursor: string): Page | null | Promise<Page | null>;
+  /** Orders two ids as the backplane does. */
+  compareIds(a: string, b: string): number;
+  /** Reports an error that has no caller to go to (`onError`). */
+  reportError(error: unknown): void;
   readonly maxBufferedBytes: number;
 }
 
@@ -71,14 +84,29 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
     return this.ended() ? this.end(true) : Promise.resolve();
   }
 
-  /** Queues one encoded block (and its SSE batch line, when it has one) for the next flush. */
-  push(block: string, line?: string): void {
+  /**
+   * Queues one encoded block (and its SSE batch line, when it has one) for the next flush.
+   * `position`, for a block that carries no id (a targeted event), is its entry's place in the
+   * history: only long-poll uses it.
+   */
+  push(block: string, line?: string, _position?: string): void {
     this.pending = (this.pending ?? this.host.batchRoot()).followedBy(block, line);
     if (!this.dirty) {
       this.dirty = true;
       this.host.schedule(this);
     }
   }
+
+  /**
+   * Sends a control event (`$ack`) to this connection. A stream writes it; long-poll, which keeps
+   * nothing between polls, overrides this to put it in the history.
+   */
+  pushControl(event: string, data: string): void {
+    this.push(encodeEvent(event, data));
+  }
+
+  /** The handshake tells where the client's stream starts (its resume point); only long-poll keeps it. */
+  resumesAt(_id: string | undefined): void {}
 
   /** Called when the transport ended by itself (socket closed, session expired). */
   protected gone(): void {

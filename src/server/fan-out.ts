@@ -29,7 +29,7 @@ export class FanOut {
       if (!session) return;
       const [block, line] = blockAndLine(e.event, e.data, undefined, e.channel);
       if (session.held) session.hold(e, block, line, this.maxBufferedBytes);
-      else session.conn.push(block, line);
+      else session.conn.push(block, line, e.position);
       return;
     }
     const opening = this.registry.opening;

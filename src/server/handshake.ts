@@ -63,6 +63,12 @@ export async function handshake(deps: HandshakeDeps, c: BaseConnection<any>, las
     };
     if (refused) hello.refused = refused;
     if (last !== undefined) hello.last = session.floor = last;
+    if (c.transport === 'longpoll') {
+      // A long-poll client's cursor starts where its stream does: after its id, or, after a gap, now.
+      const from = replay ? (lastEventId ?? last) : await bp.head?.();
+      if (c.closed) return;
+      c.resumesAt(from);
+    }
     c.push(encodeEvent(HELLO, JSON.stringify(hello)));
     for (const e of entries) c.push(...blockAndLine(e.event, e.data, e.id, e.channel));
     // What the client has now ends at the last replayed id, or at its own id if nothing was missed.
@@ -71,7 +77,7 @@ export async function handshake(deps: HandshakeDeps, c: BaseConnection<any>, las
     registry.open(session);
     for (const { entry, block, line } of held) {
       if (entry.target === undefined && (!visible(session, entry) || session.covers(entry.id!, bp.compareIds.bind(bp)))) continue;
-      c.push(block, line);
+      c.push(block, line, entry.position);
     }
     channels.enter(session);
     opened();

@@ -6,6 +6,7 @@ import type { Backplane, BackplaneEntry } from './backplane';
 import type { Batch } from './batch';
 import { Channels } from './channels';
 import type { BaseConnection } from './connection';
+import { readPage, type Page } from './cursor';
 import { Endpoints, type EndpointHost } from './endpoints';
 import { FanOut } from './fan-out';
 import { FetchHandler } from './fetch';
@@ -177,6 +178,32 @@ class Hub<User> implements PushServer<User>, EndpointHost {
     // `conn.send` is often fire-and-forget; a failure must not become an unhandled rejection.
     p.catch(noop);
     return p;
+  }
+
+  sendControl(id: string, event: string, data: string): Promise<void> {
+    if (this.closing) return Promise.reject(new PushError('CLOSED', 'push server closed'));
+    return this.toBackplane({ event, data, target: id }).then(noop);
+  }
+
+  page(c: Conn, cursor: string): Page | null | Promise<Page | null> {
+    const session = this.registry.session(c.id);
+    if (!session) return null;
+    // Live entries up to the cursor are the client's already; the page's end moves it on.
+    session.floor = cursor;
+    const lift = (page: Page | null): Page | null => {
+      if (page && page.last !== cursor) session.floor = page.last;
+      return page;
+    };
+    const page = readPage(this.bp, session, cursor);
+    return page instanceof Promise ? page.then(lift) : lift(page);
+  }
+
+  compareIds(a: string, b: string): number {
+    return this.bp.compareIds(a, b);
+  }
+
+  reportError(error: unknown): void {
+    this.o.onError(error);
   }
 
   private toBackplane(entry: BackplaneEntry): Promise<string> {

@@ -4,14 +4,22 @@ import { helloCid, tooLarge, type Transport, type TransportDefinition, type Tran
 
 /**
  * HTTP long-poll. One request at a time: the next poll is scheduled with `setTimeout` only after the
- * previous response has been read, never with `setInterval`. Each poll acknowledges how many events
- * it has received, so a response lost on the way is sent again by the server and nothing is lost.
+ * previous response has been read, never with `setInterval`. Each poll names where it is: the last
+ * event id it received (`cursor`), so the server answers it from its history
+ * and keeps nothing per client, any server process can answer it, and a response lost on the way
+ * is answered again. It also says how many events it received (`ack`), which servers that predate
+ * cursors go by.
  */
 const create: TransportFactory = (o) => {
   let cid: string | undefined;
   let ac: AbortController | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let received = 0;
+  /**
+   * The id of the last event received: the server ends its first answer with one, and any answer
+   * that leaves the client short of where it read to. Empty (no cursor) until then.
+   */
+  let cursor = ''; // sent as CURSOR (protocol/frames.ts), spelt out: a shorthand key costs the bundle least
   let done = false;
   let wake: (() => void) | undefined;
   const sender = httpSender(o, () => cid);
@@ -26,7 +34,7 @@ const create: TransportFactory = (o) => {
   const poll = async () => {
     let body: string;
     try {
-      const res = await request(o, { signal: (ac = new AbortController()).signal }, cid ? { cid, ack: received } : {});
+      const res = await request(o, { signal: (ac = new AbortController()).signal }, cid ? { cid, ack: received, cursor } : {});
       if (!res.ok || !/^text\/(plain|event-stream)/i.test(res.headers.get('content-type') || '')) {
         discard(res);
         return end(res.ok ? new PushError('BAD_FRAME', 'long-poll: not text/plain') : httpError(res, 'long-poll'));
@@ -43,7 +51,10 @@ const create: TransportFactory = (o) => {
     received += events.length + dropped;
     // An empty answer (the server's poll timeout) is the long-poll heartbeat.
     if (!events.length) events.push({ event: 'message', data: HEARTBEAT });
-    for (const e of events) if (!done) t.onreceive(e);
+    for (const e of events) {
+      cursor = e.id ?? cursor;
+      if (!done) t.onreceive(e);
+    }
     if (!done) timer = setTimeout(next);
   };
 
