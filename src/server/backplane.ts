@@ -27,6 +27,23 @@ export interface BackplaneEntry {
   target?: string;
 }
 
+/**
+ * Records of connections shared by every server process, so that any process can answer a request
+ * that names a connection (a long-poll's poll, an HTTP send, a DELETE) without sticky sessions. A
+ * record is the server's own short JSON text (transport, identity, channels). Every method may
+ * reject when the store is unreachable; the request is then answered 503.
+ */
+export interface ConnectionDirectory {
+  /** Stores `record` under the connection id `id` for `ttlMs`. */
+  save(id: string, record: string, ttlMs: number): Promise<void>;
+  /** The record under `id`, its lifetime renewed to `ttlMs`; `null` when there is none (never was, expired, dropped). */
+  load(id: string, ttlMs: number): Promise<string | null>;
+  /** Renews the lifetime of the records under `ids` that exist (the heartbeat of streams held here). */
+  touch(ids: readonly string[], ttlMs: number): Promise<void>;
+  /** Removes the record under `id`. */
+  drop(id: string): Promise<void>;
+}
+
 /** What a backplane must provide. */
 export interface Backplane {
   /** Identity of the id sequence; valid after `start()` resolved. Goes to clients in the hello. */
@@ -66,6 +83,13 @@ export interface Backplane {
    * Optional: without it such a client resumes from nothing.
    */
   head?(): string | Promise<string>;
+  /**
+   * Connection records shared by every process (the Redis backplane keeps them in Redis). With one,
+   * any process answers any request: a poll or send that names a connection held elsewhere is
+   * checked against its record and served here. Without one (the in-memory backplane: one process),
+   * such a request gets 404.
+   */
+  readonly directory?: ConnectionDirectory;
   /** Stops delivery and releases what the backplane holds (timers, sockets). */
   close(): Promise<void>;
 }

@@ -17,7 +17,15 @@ export type ChannelRules = Pick<ResolvedOptions<any>, 'maxChannels' | 'onJoin' |
 export class Channels {
   private readonly rooms = new Map<string, Set<Session>>();
 
-  constructor(private readonly rules: ChannelRules) {}
+  constructor(
+    private readonly rules: ChannelRules,
+    /**
+     * Called after a connection's channels changed, before the client is answered: the push server
+     * stores them where other processes read them (with a directory), so that by the time the
+     * client knows, every process filters its events by them. May be async.
+     */
+    private readonly changed: (conn: BaseConnection<any>) => Promise<void> | void = () => {},
+  ) {}
 
   /** The live members of `channel`, if any. */
   members(channel: string): ReadonlySet<Session> | undefined {
@@ -32,6 +40,16 @@ export class Channels {
   /** Takes a session that ended out of every room. */
   exit(session: Session): void {
     for (const ch of session.conn.channels) this.leave(session, ch);
+  }
+
+  /** Sets a live session's channels to `list` (a long-poll view, from its record), rooms included. */
+  reset(session: Session, list: readonly string[]): void {
+    const c = session.conn;
+    if (c.channels.size === list.length && list.every((ch) => c.channels.has(ch))) return;
+    this.exit(session);
+    c.channels.clear();
+    for (const ch of list) if (isChannelName(ch)) c.channels.add(ch);
+    this.enter(session);
   }
 
   /** `null` when `conn` may join `ch`, else the reason it may not. */
@@ -55,9 +73,10 @@ export class Channels {
     const c = session.conn;
     const ch = m.d;
     let error: string | null = null;
+    let change = false;
     if (!isChannelName(ch)) error = 'invalid channel name';
     else if (m.e === LEAVE) {
-      c.channels.delete(ch);
+      change = c.channels.delete(ch);
       this.leave(session, ch);
     } else if (!c.channels.has(ch)) {
       // Joins run one at a time per connection (`session.control`), so the count cannot be overtaken.
@@ -66,7 +85,12 @@ export class Channels {
       if (error === null) {
         c.channels.add(ch);
         this.join(session, ch);
+        change = true;
       }
+    }
+    if (change) {
+      const saving = this.changed(c);
+      if (saving) await saving.catch(this.rules.onError);
     }
     if (m.r === undefined || c.closed) return;
     const ack: Ack = { r: m.r, ok: error === null };

@@ -108,6 +108,14 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
   /** The handshake tells where the client's stream starts (its resume point); only long-poll keeps it. */
   resumesAt(_id: string | undefined): void {}
 
+  /**
+   * True when its end ends the connection for every process (its record goes): a stream's end does.
+   * A long-poll session's ends only when ended on purpose; a view of it reaped or cut here does not.
+   */
+  endsEverywhere(): boolean {
+    return true;
+  }
+
   /** Called when the transport ended by itself (socket closed, session expired). */
   protected gone(): void {
     this.ended();

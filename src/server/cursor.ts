@@ -1,7 +1,8 @@
-import { encodeEvent, HEARTBEAT } from '../protocol';
+import { ACK, encodeEvent, HEARTBEAT } from '../protocol';
 import type { Backplane, BackplaneEntry } from './backplane';
 import { visible } from './fan-out';
 import type { Session } from './session';
+import { isControlRequest } from './shared';
 
 /**
  * Most characters of event blocks in one long-poll answer. The rest stays in the history, where the
@@ -49,9 +50,16 @@ export function readPage(bp: Backplane, session: Session, cursor: string): Page 
       page.last = at;
       let block: string;
       if (e.target !== undefined) {
-        if (e.target !== id) continue;
+        // Requests to the process holding a connection (a forwarded join, a close) are not the client's.
+        if (e.target !== id || isControlRequest(e.event)) continue;
         block = encodeEvent(e.event, e.data, undefined, e.channel);
         page.lastCarried = undefined;
+        if (e.event === ACK) {
+          // A join's answer ends the page: what follows is read by the next poll, with the channels it changed.
+          page.blocks.push(block);
+          page.positions.push(at);
+          break;
+        }
       } else if (e.except === id && (e.channel === undefined || session.conn.channels.has(e.channel))) {
         // The sender gets the id alone, as fan-out gives it: its resume point passes its own event.
         block = encodeEvent(HEARTBEAT, '', e.id);

@@ -1,13 +1,17 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Q } from '../protocol';
+import type { ConnectionDirectory } from './backplane';
 import type { Admission, BaseConnection, ConnectionHost } from './connection';
+import { LpConnection } from './lp-connection';
+import { type ConnectionRecord, RemoteConnection } from './shared';
 import { messageOf } from './errors';
 import { hookRequest } from './fetch-exchange';
 import { abortUpgrade, BodyError, readBody, refuseBody, reply, splitTarget } from './http';
 import type { ResolvedOptions } from './options';
 import { ConnectionLimits, LIMIT_RETRY_AFTER, type Refusal } from './limits';
 import { corsHeaders, preflightHeaders } from './origins';
+import type { Connection } from './types';
 import { SERVER_TRANSPORTS, type ServerTransport, type TransportContext, type TransportEndpoint } from './transports';
 
 type Conn = BaseConnection<any>;
@@ -20,9 +24,24 @@ export interface EndpointHost extends ConnectionHost {
   find(id: string): Conn | undefined;
   /** Registers a new connection and runs its handshake (joins, replay, hello). */
   open(c: Conn, lastEventId: string | undefined, channels: string[]): Promise<void>;
-  /** Dispatches what a client sent; throws `BAD_FRAME` when it is not valid. */
-  receive(c: Conn, text: string): void;
+  /** Dispatches what a client sent (to a connection here, or held by another process); throws `BAD_FRAME` when it is not valid. */
+  receive(c: Conn | RemoteConnection<any>, text: string): void;
+  /** The backplane's shared connection records, if it has them: then any process answers any request. */
+  readonly directory: ConnectionDirectory | null;
+  /** The record of connection `id`, its lifetime renewed; `null` when it has none. */
+  locate(id: string): Promise<ConnectionRecord | null>;
+  /** Registers a long-poll view of a connection made by another process. */
+  adopt(c: Conn, record: ConnectionRecord): void;
+  /** Brings a long-poll view's channels up to its record. */
+  sync(c: Conn, record: ConnectionRecord): void;
+  /** Lets go of this process's part of a connection that ended elsewhere. */
+  release(c: Conn): void;
+  /** Ends a connection held by other processes. */
+  closeShared(id: string): void;
 }
+
+/** How a request that names a connection found it: here, or only in the directory. */
+type Located = { conn: Conn; record: ConnectionRecord | null; checked: boolean } | { remote: ConnectionRecord };
 
 type Authorized<User> = { user: User } | Refusal;
 
@@ -91,12 +110,16 @@ export class Endpoints<User> implements TransportContext<User> {
     this.hub.receive(conn, text);
   }
 
+  sync(c: Conn, record: ConnectionRecord): void {
+    this.hub.sync(c, record);
+  }
+
   /** Connections counted under the limits now. */
   get counted(): number {
     return this.limits.size;
   }
 
-  private async authorize(req: IncomingMessage, conn?: Conn): Promise<Authorized<User>> {
+  private async authorize(req: IncomingMessage, conn?: Connection<User>): Promise<Authorized<User>> {
     const fn = this.options.authorize;
     if (!fn) return { user: undefined as User };
     try {
@@ -158,6 +181,68 @@ export class Endpoints<User> implements TransportContext<User> {
     return String(this.options.identify(a.user)) === c.identity ? null : { status: 403, reason: 'connection belongs to another identity' };
   }
 
+  /**
+   * Finds the connection a request names (a poll, a send, a DELETE): here, or, with a directory, by
+   * its record, making a long-poll view of it here when `adopt`. Answers the request itself and
+   * resolves `null` when it is unknown, refused, or the directory cannot be read. `checked` says
+   * `authorize` already ran for this request (a new view is admitted like a new connection).
+   */
+  async locate(
+    req: IncomingMessage,
+    cid: string,
+    refuse: (status: number, reason: string, headers?: Record<string, string>) => void,
+    adopt: boolean,
+  ): Promise<Located | null> {
+    const here = this.hub.find(cid);
+    const dir = this.hub.directory;
+    if (!dir) {
+      if (!here || here.closed) return (refuse(404, 'unknown or expired connection'), null);
+      return { conn: here, record: null, checked: false };
+    }
+    let record: ConnectionRecord | null;
+    try {
+      record = await this.hub.locate(cid);
+    } catch (err) {
+      this.options.onError(err);
+      return (refuse(503, 'connection directory unavailable', LIMITED), null);
+    }
+    const now = this.hub.find(cid);
+    if (!record) {
+      // Ended elsewhere, or expired: this process's part of it goes too.
+      if (now && !now.closed && now.transport !== 'websocket') this.hub.release(now);
+      return (refuse(404, 'unknown or expired connection'), null);
+    }
+    if (now && !now.closed) return { conn: now, record, checked: false };
+    if (record.t !== 'longpoll' || !adopt) return { remote: record };
+    const a = await this.admit(req, refuse);
+    if (!a) return null;
+    if (a.identity !== record.i) {
+      a.release();
+      return (refuse(403, 'connection belongs to another identity'), null);
+    }
+    // Another request for it may have made the view meanwhile.
+    const raced = this.hub.find(cid);
+    if (raced && !raced.closed) {
+      a.release();
+      return { conn: raced, record, checked: true };
+    }
+    const view = new LpConnection(this.hub, cid, a, null, this.options);
+    this.hub.adopt(view, record);
+    return { conn: view, record, checked: true };
+  }
+
+  /** A connection held by another process, as this request's listeners see it (after `authorize`, as the same identity). */
+  private async remote(req: IncomingMessage, cid: string, record: ConnectionRecord): Promise<RemoteConnection<User> | Refusal> {
+    let user = undefined as User;
+    if (this.options.authorize) {
+      const a = await this.authorize(req, new RemoteConnection<User>(this.hub, cid, record, undefined as User));
+      if ('status' in a) return a;
+      if (String(this.options.identify(a.user)) !== record.i) return { status: 403, reason: 'connection belongs to another identity' };
+      user = a.user;
+    }
+    return new RemoteConnection<User>(this.hub, cid, record, user);
+  }
+
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.hub.closed) return false;
     const target = splitTarget(req.url);
@@ -216,13 +301,21 @@ export class Endpoints<User> implements TransportContext<User> {
 
   /** Handles `DELETE ?cid=..`: a long-poll client that stops says so, since between polls nothing else shows it. */
   private async remove(req: IncomingMessage, res: ServerResponse, cid: string | null): Promise<void> {
-    const c = cid ? this.hub.find(cid) : undefined;
-    if (!c || c.closed) return reply(res, 404, 'unknown or expired connection');
-    if (this.options.authorize) {
-      const refused = await this.recheck(req, c);
-      if (refused) return reply(res, refused.status, refused.reason);
+    if (!cid) return reply(res, 404, 'unknown or expired connection');
+    const found = await this.locate(req, cid, (status, reason, headers) => reply(res, status, reason, headers), false);
+    if (!found) return;
+    if ('remote' in found) {
+      const view = await this.remote(req, cid, found.remote);
+      if (!(view instanceof RemoteConnection)) return reply(res, view.status, view.reason);
+      view.close();
+    } else {
+      const c = found.conn;
+      if (this.options.authorize) {
+        const refused = await this.recheck(req, c);
+        if (refused) return reply(res, refused.status, refused.reason);
+      }
+      c.close();
     }
-    c.close();
     res.writeHead(204);
     res.end();
   }
@@ -234,11 +327,21 @@ export class Endpoints<User> implements TransportContext<User> {
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
       return reply(res, 415, 'Content-Type must be application/json');
     }
-    const claimed = this.hub.find(cid);
-    if (!claimed) return refuseBody(res, 404, 'unknown or expired connection');
-    if (this.options.authorize) {
-      const refused = await this.recheck(req, claimed);
-      if (refused) return refuseBody(res, refused.status, refused.reason);
+    const found = await this.locate(req, cid, (status, reason, headers) => refuseBody(res, status, reason, headers), true);
+    if (!found) return;
+    let claimed: Conn | RemoteConnection<User>;
+    if ('remote' in found) {
+      // Held by another process (an SSE stream): its messages are dispatched here, its joins go to it.
+      const view = await this.remote(req, cid, found.remote);
+      if (!(view instanceof RemoteConnection)) return refuseBody(res, view.status, view.reason);
+      claimed = view;
+    } else {
+      claimed = found.conn;
+      if (this.options.authorize && !found.checked) {
+        const refused = await this.recheck(req, claimed);
+        if (refused) return refuseBody(res, refused.status, refused.reason);
+      }
+      if (found.record) this.hub.sync(claimed, found.record);
     }
     let text: string;
     try {
@@ -247,8 +350,8 @@ export class Endpoints<User> implements TransportContext<User> {
       if (err instanceof BodyError) return refuseBody(res, err.status, err.message);
       throw err;
     }
-    const c = this.hub.find(cid);
-    if (!c || c.closed || c !== claimed) return reply(res, 404, 'unknown or expired connection');
+    const c = claimed instanceof RemoteConnection ? claimed : this.hub.find(cid);
+    if (!c || c !== claimed || (!(c instanceof RemoteConnection) && c.closed)) return reply(res, 404, 'unknown or expired connection');
     try {
       this.hub.receive(c, text);
     } catch (err) {

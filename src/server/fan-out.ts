@@ -4,6 +4,7 @@ import { blockAndLine } from './blocks';
 import type { Channels } from './channels';
 import type { ConnectionRegistry } from './registry';
 import type { Session } from './session';
+import { isControlRequest } from './shared';
 
 /** True when an entry may reach `session`: broadcast or one of its channels, not excluded, not targeted elsewhere. */
 export const visible = (session: Session, e: BackplaneEntry): boolean =>
@@ -20,6 +21,8 @@ export class FanOut {
     private readonly channels: Channels,
     private readonly compareIds: (a: string, b: string) => number,
     private readonly maxBufferedBytes: number,
+    /** Runs a request another process sent to a connection held here (a forwarded join, a close). */
+    private readonly control: (session: Session, e: BackplaneEntry) => void,
   ) {}
 
   /** Every entry of every process arrives here, in order. */
@@ -27,6 +30,7 @@ export class FanOut {
     if (e.target !== undefined) {
       const session = this.registry.session(e.target);
       if (!session) return;
+      if (isControlRequest(e.event)) return this.control(session, e);
       const [block, line] = blockAndLine(e.event, e.data, undefined, e.channel);
       if (session.held) session.hold(e, block, line, this.maxBufferedBytes);
       else session.conn.push(block, line, e.position);

@@ -17,6 +17,11 @@ export interface HandshakeDeps {
   readonly channels: Channels;
   /** Resolves once the backplane has started; rejects with its start error. */
   started(): Promise<void> | void;
+  /**
+   * Stores the connection's record where every process finds it (with a directory), before its
+   * hello: the client may send through another process as soon as it has its id.
+   */
+  announce(c: BaseConnection<any>): Promise<void> | void;
 }
 
 /**
@@ -62,6 +67,9 @@ export async function handshake(deps: HandshakeDeps, c: BaseConnection<any>, las
       retry: o.retryMs,
     };
     if (refused) hello.refused = refused;
+    const announced = deps.announce(c);
+    if (announced) await announced;
+    if (c.closed) return;
     if (last !== undefined) hello.last = session.floor = last;
     if (c.transport === 'longpoll') {
       // A long-poll client's cursor starts where its stream does: after its id, or, after a gap, now.

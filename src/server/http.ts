@@ -104,6 +104,6 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
  * The connection is closed after the answer, so the unread bytes are neither taken for the next
  * request nor read and thrown away, however many a client sends.
  */
-export function refuseBody(res: ServerResponse, status: number, reason: string): void {
-  reply(res, status, reason, { Connection: 'close' });
+export function refuseBody(res: ServerResponse, status: number, reason: string, headers?: OutgoingHttpHeaders): void {
+  reply(res, status, reason, { ...headers, Connection: 'close' });
 }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { ACK } from '../protocol';
 import type { Batch } from './batch';
 import { HEARTBEAT_BLOCK } from './blocks';
 import { BaseConnection, type Admission, type ConnectionHost } from './connection';
@@ -19,6 +20,9 @@ export interface LongPollTimings {
  * connection (`ack`).
  */
 export type PollPosition = { cursor: string } | { ack: number };
+
+/** How a `$ack` block starts. */
+const ACK_START = 'data: ' + ACK + '\n';
 
 /** A `$hb` carrying only an id: moves the client's cursor past entries it was not sent. */
 const cursorBlock = (id: string): string => 'id: ' + id + '\n' + HEARTBEAT_BLOCK;
@@ -67,18 +71,33 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
   private pollTimer: NodeJS.Timeout | null = null;
   /** Ends the session when no poll comes within `sessionTimeout` of the last answer. */
   private reaper: NodeJS.Timeout | null = null;
+  /** Ended on purpose (`close()`: the app, a DELETE, a cursor out of the history), not only let go of here. */
+  private over = false;
 
   constructor(
     host: ConnectionHost,
     id: string,
     admission: Admission<User>,
-    /** The request that created the session: it is answered with the hello as soon as there is one. */
-    res: ServerResponse,
+    /**
+     * The request that created the session: it is answered with the hello as soon as there is one.
+     * `null` for a view of a session another process created (a poll or send that reached this one).
+     */
+    res: ServerResponse | null,
     private readonly t: LongPollTimings,
   ) {
     super(host, id, 'longpoll', admission);
     this.poll = res;
-    this.watch(res);
+    if (res) this.watch(res);
+    else this.idle();
+  }
+
+  close(): void {
+    this.over = true;
+    super.close();
+  }
+
+  endsEverywhere(): boolean {
+    return this.over;
   }
 
   /** The handshake tells where the client's stream starts (its resume point); the first answer tells the client. */
@@ -103,7 +122,11 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
       if (this.from !== undefined && this.host.compareIds(position, this.from) <= 0) return;
     }
     this.pending = (this.pending ?? this.host.batchRoot()).followedBy(block, line);
-    if (position !== undefined) (this.given ??= new Map()).set(this.pending.count, position);
+    if (position !== undefined) {
+      (this.given ??= new Map()).set(this.pending.count, position);
+      // A join's answer ends the answer: the next poll reads on with the channels it changed.
+      if (block.startsWith(ACK_START)) this.full = true;
+    }
     if ((this.chars += block.length) >= ANSWER_CHARS) this.full = true;
     if (!this.dirty) {
       // Answered on the next tick, not now, so that a burst goes out as one response.

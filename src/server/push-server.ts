@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isChannelName, isEventName, JOIN, LEAVE, parseClientMessages, PushError } from '../protocol';
 import { attach } from './attach';
-import type { Backplane, BackplaneEntry } from './backplane';
+import type { Backplane, BackplaneEntry, ConnectionDirectory } from './backplane';
 import type { Batch } from './batch';
 import { Channels } from './channels';
 import type { BaseConnection } from './connection';
+import type { Session } from './session';
 import { readPage, type Page } from './cursor';
 import { Endpoints, type EndpointHost } from './endpoints';
 import { FanOut } from './fan-out';
@@ -14,6 +15,7 @@ import { bunWebSocketHandlers, type BunWebSocketHandlers } from './fetch-websock
 import { handshake, type HandshakeDeps } from './handshake';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { ConnectionRegistry } from './registry';
+import { CONTROL, type ConnectionRecord, parseRecord, RemoteConnection, recordOf } from './shared';
 import { TickFlusher } from './tick';
 import type { Connection, FetchHost, MessageListener, PublishOptions, PushRequest, PushServer, PushServerOptions } from './types';
 
@@ -41,6 +43,9 @@ export function createPushServer<User = unknown, Req extends PushRequest = Incom
 }
 
 const noop = (): void => {};
+
+/** How long the record of an SSE stream that ended still admits the sends its client posted before it saw the end. */
+const ENDED_STREAM_GRACE_MS = 10_000;
 
 function serialize(data: unknown): string {
   try {
@@ -74,6 +79,10 @@ class Hub<User> implements PushServer<User>, EndpointHost {
   private startError: unknown = null;
   private readonly detach_: (() => void) | null;
   private closing: Promise<void> | null = null;
+  /** The backplane's shared connection records, when it has them (Redis): any process answers any request. */
+  readonly directory: ConnectionDirectory | null;
+  /** Connections let go of because another process said so, or their record is gone: nothing to tell anyone. */
+  private readonly letGo = new WeakSet<Conn>();
 
   get closed(): boolean {
     return this.closing !== null;
@@ -87,8 +96,15 @@ class Hub<User> implements PushServer<User>, EndpointHost {
     const o = (this.o = resolveOptions(options));
     const bp = (this.bp = o.backplane);
     this.maxBufferedBytes = o.maxBufferedBytes;
-    this.channels = new Channels(o);
-    this.fanOut = new FanOut(this.registry, this.channels, (a, b) => bp.compareIds(a, b), o.maxBufferedBytes);
+    this.directory = bp.directory ?? null;
+    this.channels = new Channels(o, (c) => this.announce(c));
+    this.fanOut = new FanOut(
+      this.registry,
+      this.channels,
+      (a, b) => bp.compareIds(a, b),
+      o.maxBufferedBytes,
+      (s, e) => this.control(s, e),
+    );
     this.flusher = new TickFlusher(o.onError);
     this.handshakes = {
       options: o,
@@ -99,6 +115,7 @@ class Hub<User> implements PushServer<User>, EndpointHost {
         if (this.ready) return this.ready.then(() => this.started());
         return this.started();
       },
+      announce: (c) => this.announce(c),
     };
     this.endpoints = new Endpoints<User>(this, o);
     this.fetchHandler = new FetchHandler<User>(this.endpoints, () => this.closed);
@@ -118,6 +135,7 @@ class Hub<User> implements PushServer<User>, EndpointHost {
     }
     this.beat = setInterval(() => {
       for (const s of this.registry.live) s.conn.heartbeat();
+      if (this.directory) this.renewStreams();
     }, o.heartbeatMs);
     this.beat.unref();
     this.detach_ = options.server ? attach(options.server, this) : null;
@@ -221,20 +239,101 @@ class Hub<User> implements PushServer<User>, EndpointHost {
   detach(c: Conn): void {
     const session = this.registry.remove(c);
     if (session) this.channels.exit(session);
+    // With a directory, a stream that ended, or a long-poll session ended on purpose (not a view of it
+    // let go here), ends everywhere: its record goes, and other processes' views of it with it.
+    if (!this.directory || c.transport === 'websocket' || this.letGo.has(c) || !c.endsEverywhere()) return;
+    if (c.transport === 'longpoll') {
+      this.directory.drop(c.id).catch(this.quietError);
+      this.toBackplane({ event: CONTROL.close, data: '', target: c.id }).catch(this.quietError);
+    } else {
+      // A stream's sends that were on their way when it ended (a cut: the client has not seen it
+      // yet) are still taken, by whichever process they reach, for a short while.
+      this.directory.touch([c.id], ENDED_STREAM_GRACE_MS).catch(this.quietError);
+    }
+  }
+
+  /** Reports a failure of shared state, unless the server is closing (its backplane may be gone first). */
+  private readonly quietError = (err: unknown): void => {
+    if (!this.closing) this.o.onError(err);
+  };
+
+  /** Stores the record of a connection that takes HTTP requests, when there is a directory. */
+  announce(c: Conn): Promise<void> | void {
+    if (!this.directory || c.transport === 'websocket' || c.closed) return;
+    return this.directory.save(c.id, recordOf(c), this.o.sessionTimeout);
+  }
+
+  /** Renews the records of the SSE streams held here: a record outlives its stream by at most sessionTimeout. */
+  private renewStreams(): void {
+    const ids: string[] = [];
+    for (const s of this.registry.live) if (s.conn.transport === 'eventsource') ids.push(s.conn.id);
+    if (ids.length) this.directory!.touch(ids, this.o.sessionTimeout).catch(this.quietError);
+  }
+
+  /** The record of connection `id`, its lifetime renewed; `null` when it has none (ended, expired, never was). */
+  async locate(id: string): Promise<ConnectionRecord | null> {
+    return parseRecord(await this.directory!.load(id, this.o.sessionTimeout));
+  }
+
+  /** Registers a long-poll view of a connection another process made (from its record): live at once, no handshake. */
+  adopt(c: Conn, record: ConnectionRecord): void {
+    const session = this.registry.register(c);
+    this.registry.open(session);
+    this.channels.reset(session, record.c);
+  }
+
+  /** Brings a long-poll view's channels up to its record (a join through another process). */
+  sync(c: Conn, record: ConnectionRecord): void {
+    const session = this.registry.session(c.id);
+    if (session && session.held === null) this.channels.reset(session, record.c);
+  }
+
+  /** Lets go of this process's part of a connection that ended elsewhere, telling no one. */
+  release(c: Conn): void {
+    this.letGo.add(c);
+    c.close();
+  }
+
+  /** Ends a connection held by another process (or several: long-poll views): its record goes, its holders let go. */
+  closeShared(id: string): void {
+    if (!this.directory) return;
+    this.directory.drop(id).catch(this.quietError);
+    this.toBackplane({ event: CONTROL.close, data: '', target: id }).catch(this.quietError);
+  }
+
+  /** A request another process sent through the backplane to a connection held here. */
+  private control(session: Session, e: BackplaneEntry): void {
+    const c = session.conn;
+    if (e.event === CONTROL.close) return this.release(c);
+    // A join or leave sent over HTTP to another process, for a stream held here. (Long-poll ones are
+    // run where they arrive: every process may hold a view of the session.)
+    if (c.transport === 'longpoll') return;
+    try {
+      const [m] = parseClientMessages(e.data);
+      if (m.e === JOIN || m.e === LEAVE) this.channels.request(session, m);
+    } catch (err) {
+      this.o.onError(err);
+    }
   }
 
   open(c: Conn, lastEventId: string | undefined, requested: string[]): Promise<void> {
     return handshake(this.handshakes, c, lastEventId, requested);
   }
 
-  /** Dispatches what a client sent. Throws `BAD_FRAME` when the text is not valid, before acting on any of it. */
-  receive(c: Conn, text: string): void {
+  /**
+   * Dispatches what a client sent. Throws `BAD_FRAME` when the text is not valid, before acting on
+   * any of it. For a connection held by another process (`RemoteConnection`), joins and leaves go to
+   * it through the backplane; messages reach this process's listeners.
+   */
+  receive(c: Conn | RemoteConnection<User>, text: string): void {
     const messages = parseClientMessages(text);
     const session = this.registry.session(c.id);
+    const remote = c instanceof RemoteConnection;
     for (const m of messages) {
-      if (c.closed) return;
+      if (!remote && c.closed) return;
       if (m.e === JOIN || m.e === LEAVE) {
-        if (session) this.channels.request(session, m);
+        if (remote) this.toBackplane({ event: m.e, data: JSON.stringify(m), target: c.id }).catch(this.o.onError);
+        else if (session) this.channels.request(session, m);
       } else {
         for (const l of this.listeners) {
           try {

@@ -1,5 +1,5 @@
 import { LONGEST, PushError } from '../protocol';
-import type { Backplane, BackplaneEntry } from './backplane';
+import type { Backplane, BackplaneEntry, ConnectionDirectory } from './backplane';
 import {
   cmpId,
   connectClient,
@@ -87,6 +87,18 @@ interface Pending {
 /** Most entries sent in one script call (Lua's stack bounds the arguments of one XADD, not their sum). */
 const MAX_BATCH = 256;
 
+/** GET that renews the key's lifetime (GETEX needs Redis 6.2; this runs on any Redis with scripting). */
+const LOAD_RECORD = `local v = redis.call('GET', KEYS[1])
+if v then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return v`;
+
+/** PEXPIRE of every key given, in one call. */
+const TOUCH_RECORDS = `for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return #KEYS`;
+
+/** Most keys renewed by one script call. */
+const MAX_TOUCH = 1000;
+
 class RedisBackplane implements Backplane {
   private readonly url: string | undefined;
   private readonly given: RedisClientLike | undefined;
@@ -112,6 +124,8 @@ class RedisBackplane implements Backplane {
   /** Set while the stream is being (re)created or its epoch re-read: publishes wait for it, in order. */
   private resync: Promise<void> | null = null;
   private loop: Promise<void> | null = null;
+  /** Connection records: keys `<stream>:conn:<connection id>` with a lifetime. */
+  readonly directory: ConnectionDirectory;
 
   constructor(o: RedisBackplaneOptions) {
     if (o.client === undefined && (typeof o.url !== 'string' || !/^rediss?:\/\//.test(o.url))) {
@@ -132,6 +146,25 @@ class RedisBackplane implements Backplane {
     this.approximate = o.approximate ?? true;
     this.blockMs = String(posInt('blockMs', o.blockMs, 5000, LONGEST));
     this.batch = String(posInt('batch', o.batch, 1000, 100_000));
+    const keyOf = (id: string): string => `${stream}:conn:${id}`;
+    const redis = (): RedisClientLike => {
+      if (!this.client || this.closed) throw new PushError('CLOSED', 'backplane closed');
+      return this.client;
+    };
+    this.directory = {
+      save: async (id, record, ttl) => void (await redis().sendCommand(['SET', keyOf(id), record, 'PX', String(ttl)])),
+      load: async (id, ttl) => {
+        const v = await redis().sendCommand(['EVAL', LOAD_RECORD, '1', keyOf(id), String(ttl)]);
+        return typeof v === 'string' ? v : null;
+      },
+      touch: async (ids, ttl) => {
+        for (let i = 0; i < ids.length; i += MAX_TOUCH) {
+          const keys = ids.slice(i, i + MAX_TOUCH).map(keyOf);
+          await redis().sendCommand(['EVAL', TOUCH_RECORDS, String(keys.length), ...keys, String(ttl)]);
+        }
+      },
+      drop: async (id) => void (await redis().sendCommand(['DEL', keyOf(id)])),
+    };
     let last = 0;
     this.report =
       o.onError ??

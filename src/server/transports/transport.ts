@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Admission, BaseConnection, ConnectionHost } from '../connection';
 import type { Refusal } from '../limits';
 import type { ResolvedOptions } from '../options';
+import type { ConnectionRecord } from '../shared';
 
 type Conn = BaseConnection<any>;
 
@@ -28,6 +29,19 @@ export interface TransportContext<User> {
   start(conn: Conn, req: IncomingMessage, q: URLSearchParams): Promise<void>;
   /** With `authorize` set, checks that `req`, naming `conn`, comes from the same identity: `null` when it does. */
   recheck(req: IncomingMessage, conn: Conn): Promise<Refusal | null>;
+  /**
+   * Finds the connection a request names: here, or, with a directory, by its record (making a
+   * long-poll view of it here when `adopt`). Answers through `refuse` and resolves `null` when it
+   * is unknown, refused or the directory cannot be read.
+   */
+  locate(
+    req: IncomingMessage,
+    cid: string,
+    refuse: (status: number, reason: string, headers?: Record<string, string>) => void,
+    adopt: boolean,
+  ): Promise<{ conn: Conn; record: ConnectionRecord | null; checked: boolean } | { remote: ConnectionRecord } | null>;
+  /** Brings a long-poll view's channels up to its record. */
+  sync(conn: Conn, record: ConnectionRecord): void;
 }
 
 /** One push server's handler for a transport, made by {@link ServerTransport.endpoint}. */
