@@ -62,12 +62,15 @@ export const discard = (res: Response) => (res.body as Partial<ReadableStream> |
 /**
  * Client sends over HTTP: one POST in flight at a time, and whatever was sent meanwhile goes in the
  * next POST as one JSON array, so order is kept and a burst costs few requests. Nothing is posted
- * before `cid()` (the hello's connection id) is known.
+ * before `cid()` (the hello's connection id) is known. `stop()` rejects what was not posted yet; a
+ * POST already on its way is not aborted: the server's answer says whether it took those sends
+ * (a stream cut by a proxy or a platform's time limit leaves the POSTs of its connection valid,
+ * and aborting one made a send the server had taken look failed, which an app's retry repeated).
  */
 export function httpSender(o: TransportOptions, cid: () => string | undefined) {
   let batch: [text: string, done: (e?: PushError) => void][] = [];
   let busy = false;
-  const ac = new AbortController();
+  let stopped = false;
   const flush = async () => {
     const id = cid();
     if (busy || !batch.length || !id) return;
@@ -77,7 +80,7 @@ export function httpSender(o: TransportOptions, cid: () => string | undefined) {
     let err: PushError | undefined;
     try {
       const body = `[${b.map((x) => x[0])}]`; // Array#toString joins with commas
-      const res = await request(o, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: ac.signal }, { cid: id });
+      const res = await request(o, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, { cid: id });
       if (!res.ok) err = httpError(res, 'send');
       discard(res);
     } catch (cause) {
@@ -87,16 +90,17 @@ export function httpSender(o: TransportOptions, cid: () => string | undefined) {
     busy = false;
     flush();
   };
+  const stop = () => {
+    stopped = true;
+    const e = new PushError('SEND_FAILED', 'transport stopped');
+    for (const x of batch.splice(0)) x[1](e);
+  };
   return {
     send: (text: string) =>
       new Promise<void>((resolve, reject) => {
         batch.push([text, (e) => (e ? reject(e) : resolve())]);
-        flush();
+        stopped ? stop() : flush();
       }),
-    stop() {
-      ac.abort(STOPPED);
-      const e = new PushError('SEND_FAILED', 'transport stopped');
-      for (const x of batch.splice(0)) x[1](e);
-    },
+    stop,
   };
 }
