@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     publish: (event, from, count, opts) => p.publish(event, from, count, opts ?? undefined),
     sendTo: (cid, event, data) => p.sendTo(cid, event, data),
     connectionIds: () => p.connectionIds(),
+    said: () => p.said(),
     stop: async () => {
       await p.stop();
       setImmediate(() => process.exit(0));

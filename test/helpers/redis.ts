@@ -221,6 +221,11 @@ export interface RedisPushOptions {
   maxLen?: number;
   approximate?: boolean;
   pollTimeout?: number;
+  /**
+   * Answers every client message `say` `{ i }`: notes `i`, sends `echo` back to the sender
+   * (`conn.send`) and publishes `said` to everyone but it (`except`).
+   */
+  chat?: boolean;
 }
 
 export interface PushProcess {
@@ -232,6 +237,8 @@ export interface PushProcess {
   sendTo(cid: string, event: string, data: unknown): Promise<void>;
   /** Ids of this process's open connections. */
   connectionIds(): Promise<string[]>;
+  /** With `chat`: the `i` of every `say` this process's listeners got, in order. */
+  said(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -254,11 +261,21 @@ export async function startRedisPush(
   server.on('upgrade', (req, socket, head) => {
     if (!push.handleUpgrade(req, socket, head)) socket.destroy();
   });
+  const said: number[] = [];
+  if (o.chat) {
+    push.onMessage((event, data, conn) => {
+      if (event !== 'say') return;
+      said.push((data as { i: number }).i);
+      void conn.send('echo', data);
+      void push.publish('said', data, { except: conn });
+    });
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
     push,
     port,
+    said: async () => [...said],
     publish: (event, from, count, opts) => publishRun(push, event, from, count, opts),
     sendTo: (cid, event, data) => sendTo(push, cid, event, data),
     connectionIds: async () => [...push.connections].map((c) => c.id),
@@ -341,6 +358,7 @@ export async function forkRedisPush(o: RedisPushOptions): Promise<PushProcess & 
     publish: (event, from, count, opts) => call('publish', event, from, count, opts),
     sendTo: (cid, event, data) => call('sendTo', cid, event, data),
     connectionIds: () => call('connectionIds'),
+    said: () => call('said'),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         await call('stop').catch(() => {});
