@@ -116,6 +116,11 @@ describe('resume details', () => {
     expect((await bp.replay(id1, () => true))!.map((e) => e.data)).toEqual(['3']);
     expect((await bp.read!(id1, 10))!.map((e) => e.data)).toEqual(['2', '3']);
     expect((await bp.read!(id1, 1))!.map((e) => e.data)).toEqual(['2']);
+    // A cursor on a targeted entry reads on after it.
+    expect((await bp.read!(seen[1]!, 10))!.map((e) => e.data)).toEqual(['3']);
+    // Targeted sends take no room from the published entries that resumes need.
+    for (let i = 0; i < 50; i++) await bp.publish({ event: 'a', data: 't', target: 'x' });
+    expect((await bp.replay(id1, () => true))!.map((e) => e.data)).toEqual(['3']);
     await bp.close();
   });
 

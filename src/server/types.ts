@@ -78,8 +78,9 @@ export interface PushServerOptions<User = unknown, Req extends PushRequest = Inc
   /** Exact pathname served. Default `/push`. */
   path?: string;
   /**
-   * Entries kept for resume and long-poll by the default in-memory backplane. Default 10000. Long-poll
-   * clients read from it (each poll names where it is), so it bounds how far one may fall behind.
+   * Published entries kept for resume and long-poll by the default in-memory backplane (and as many
+   * targeted sends beside them). Default 10000. Long-poll clients read from it (each poll names
+   * where it is), so it bounds how far one may fall behind.
    */
   history?: number;
   /** Characters of event data the default in-memory backplane keeps at most. Default 32 MiB. */
