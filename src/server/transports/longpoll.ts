@@ -20,6 +20,11 @@ export const longPoll: ServerTransport<'longpoll'> = {
   endpoint<User>(context: TransportContext<User>) {
     const o = context.options;
     const poll = async (req: IncomingMessage, res: ServerResponse, cid: string, q: URLSearchParams): Promise<void> => {
+      // Here, or (with a directory) made by another process: then this process takes a view of it.
+      const found = await context.locate(req, cid, (status, reason, headers) => reply(res, status, reason, headers), true);
+      if (!found) return;
+      if ('remote' in found || !(found.conn instanceof LpConnection)) return reply(res, 400, 'not a long-poll connection');
+      const c = found.conn;
       const cursor = q.get(CURSOR);
       const ack = q.get(Q.ack);
       let at: PollPosition;
@@ -28,11 +33,6 @@ export const longPoll: ServerTransport<'longpoll'> = {
         at = { cursor };
       } else if (ack === null || !/^\d{1,15}$/.test(ack)) return reply(res, 400, 'a poll needs a cursor, or ack as a non-negative integer');
       else at = { ack: +ack };
-      // Here, or (with a directory) made by another process: then this process takes a view of it.
-      const found = await context.locate(req, cid, (status, reason, headers) => reply(res, status, reason, headers), true);
-      if (!found) return;
-      if ('remote' in found || !(found.conn instanceof LpConnection)) return reply(res, 400, 'not a long-poll connection');
-      const c = found.conn;
       if (found.record) context.sync(c, found.record);
       if (o.authorize && !found.checked) {
         const refused = await context.recheck(req, c);
