@@ -23,4 +23,4 @@ export { PushError, type PushErrorCode } from './protocol/errors';
 export type { SseEvent } from './protocol/sse';
 /** For transports written outside this package: the wire format's parsers and the server's route tags. */
 export { SseParser, parseEvents } from './protocol/sse';
-export { isBatch, unbatch, T as TRANSPORT_TAGS } from './protocol/frames';
+export { isBatch, unbatch, TRANSPORT_TAGS } from './protocol/frames';

@@ -23,7 +23,7 @@ export const ACK = '$ack';
 export const BATCH = '$batch';
 
 /** Query parameters the client sends and the server reads. */
-export const Q = {
+export const QUERY_PARAMS = {
   transport: 't',
   lastEventId: 'lastEventId',
   connection: 'cid',
@@ -33,16 +33,16 @@ export const Q = {
 
 /**
  * The query parameter of a long-poll's cursor: the id of the last event it received. (`lastEventId`
- * is the resume point of the connect request, which the polls' URL keeps.) Not in `Q`, whose keys
+ * is the resume point of the connect request, which the polls' URL keeps.) Not in `QUERY_PARAMS`, whose keys
  * every client bundle carries.
  */
 export const CURSOR = 'cursor';
 
 /** Values of the `t` parameter: which transport a request belongs to. */
-export const T = { websocket: 'ws', eventsource: 'sse', longpoll: 'lp' } as const;
+export const TRANSPORT_TAGS = { websocket: 'ws', eventsource: 'sse', longpoll: 'lp' } as const;
 
 /** Names of the three built-in transports, in the default fallback order. */
-export type TransportName = keyof typeof T;
+export type TransportName = keyof typeof TRANSPORT_TAGS;
 
 /** The first message on every transport. */
 export interface Hello {

@@ -109,6 +109,24 @@ export abstract class BaseConnection<User = unknown> implements Connection<User>
   resumesAt(_id: string | undefined): void {}
 
   /**
+   * Where this connection's stream starts, told to it by the handshake before the hello: `replay`
+   * whether the client's id could be resumed, `lastEventId` the client's, `last` the server's newest
+   * when the client sent none, `head` reads the newest now. Only long-poll, which answers each poll
+   * from that point on, needs it.
+   */
+  async locateStart(_start: {
+    replay: boolean;
+    lastEventId?: string;
+    last?: string;
+    head?: () => string | undefined | Promise<string | undefined>;
+  }): Promise<void> {}
+
+  /** The heartbeat interval the hello announces: how often this transport hears from the server at the latest. */
+  helloInterval(options: { heartbeatMs: number; pollTimeout: number }): number {
+    return options.heartbeatMs;
+  }
+
+  /**
    * True when its end ends the connection for every process (its record goes): a stream's end does.
    * A long-poll session's ends only when ended on purpose; a view of it reaped or cut here does not.
    */

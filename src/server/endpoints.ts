@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Q } from '../protocol';
+import { QUERY_PARAMS } from '../protocol';
 import type { ConnectionDirectory } from './backplane';
 import type { Admission, BaseConnection, ConnectionHost } from './connection';
 import { LpConnection } from './lp-connection';
@@ -64,7 +64,7 @@ const NO_TRANSPORT = `no transport: use ${SERVER_TRANSPORTS.filter((t) => !t.upg
 /** The resume point: the header wins, since a native EventSource keeps the first URL on its reconnects. */
 function lastEventIdOf(req: IncomingMessage, q: URLSearchParams): string | undefined {
   const h = req.headers['last-event-id'];
-  const id = (typeof h === 'string' && h) || q.get(Q.lastEventId);
+  const id = (typeof h === 'string' && h) || q.get(QUERY_PARAMS.lastEventId);
   return id || undefined;
 }
 
@@ -276,9 +276,9 @@ export class Endpoints<User> implements TransportContext<User> {
       }
     }
     if (req.method === 'POST') return this.post(req, res, q);
-    if (req.method === 'DELETE') return this.remove(req, res, q.get(Q.connection));
+    if (req.method === 'DELETE') return this.remove(req, res, q.get(QUERY_PARAMS.connection));
     if (req.method !== 'GET') return reply(res, 405, 'method not allowed', { Allow: 'GET, POST, DELETE' });
-    const t = q.get(Q.transport);
+    const t = q.get(QUERY_PARAMS.transport);
     const transport = t === null ? SERVER_TRANSPORTS.find((x) => x.claims?.(req)) : SERVER_TRANSPORTS.find((x) => x.tag === t);
     if (!transport) return reply(res, 400, t === null ? NO_TRANSPORT : 'unknown transport');
     const served = this.byTag.get(transport.tag);
@@ -296,7 +296,7 @@ export class Endpoints<User> implements TransportContext<User> {
 
   /** Runs the handshake of an admitted connection. */
   start(c: Conn, req: IncomingMessage, q: URLSearchParams): Promise<void> {
-    return this.hub.open(c, lastEventIdOf(req, q), q.getAll(Q.channel));
+    return this.hub.open(c, lastEventIdOf(req, q), q.getAll(QUERY_PARAMS.channel));
   }
 
   /** Handles `DELETE ?cid=..`: a long-poll client that stops says so, since between polls nothing else shows it. */
@@ -321,7 +321,7 @@ export class Endpoints<User> implements TransportContext<User> {
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
-    const cid = q.get(Q.connection);
+    const cid = q.get(QUERY_PARAMS.connection);
     if (!cid) return reply(res, 400, 'missing cid');
     // A cross-site form cannot send this type, so it cannot forge sends (no CORS preflight is skipped).
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {

@@ -63,7 +63,7 @@ export async function handshake(deps: HandshakeDeps, c: BaseConnection<any>, las
       cid: c.id,
       epoch: bp.epoch,
       replay,
-      hb: c.transport === 'longpoll' ? o.pollTimeout : o.heartbeatMs,
+      hb: c.helloInterval(o),
       retry: o.retryMs,
     };
     if (refused) hello.refused = refused;
@@ -71,12 +71,8 @@ export async function handshake(deps: HandshakeDeps, c: BaseConnection<any>, las
     if (announced) await announced;
     if (c.closed) return;
     if (last !== undefined) hello.last = session.floor = last;
-    if (c.transport === 'longpoll') {
-      // A long-poll client's cursor starts where its stream does: after its id, or, after a gap, now.
-      const from = replay ? (lastEventId ?? last) : await bp.head?.();
-      if (c.closed) return;
-      c.resumesAt(from);
-    }
+    await c.locateStart({ replay, lastEventId, last, head: bp.head && (() => bp.head!()) });
+    if (c.closed) return;
     c.push(encodeEvent(HELLO, JSON.stringify(hello)));
     for (const e of entries) c.push(...blockAndLine(e.event, e.data, e.id, e.channel));
     // What the client has now ends at the last replayed id, or at its own id if nothing was missed.

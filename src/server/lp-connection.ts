@@ -105,6 +105,22 @@ export class LpConnection<User = unknown> extends BaseConnection<User> {
     this.from = this.answeredFrom = id;
   }
 
+  /** A long-poll client's cursor starts where its stream does: after its id, or, after a gap, now. */
+  async locateStart(start: {
+    replay: boolean;
+    lastEventId?: string;
+    last?: string;
+    head?: () => string | undefined | Promise<string | undefined>;
+  }): Promise<void> {
+    const from = start.replay ? (start.lastEventId ?? start.last) : await start.head?.();
+    if (!this.closed) this.resumesAt(from);
+  }
+
+  /** A poll is answered at the latest after `pollTimeout`, empty if nothing came: that is its heartbeat. */
+  helloInterval(options: { heartbeatMs: number; pollTimeout: number }): number {
+    return options.pollTimeout;
+  }
+
   /** A control event goes through the history like a targeted send: between polls nothing is kept here. */
   pushControl(event: string, data: string): void {
     this.host.sendControl(this.id, event, data).catch((err: unknown) => this.host.reportError(err));

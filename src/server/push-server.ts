@@ -61,8 +61,8 @@ function serialize(data: unknown): string {
  * HTTP endpoints (one per transport).
  */
 class Hub<User> implements PushServer<User>, EndpointHost {
-  private readonly o: ResolvedOptions<User>;
-  private readonly bp: Backplane;
+  private readonly options: ResolvedOptions<User>;
+  private readonly backplane: Backplane;
   readonly maxBufferedBytes: number;
   private readonly registry = new ConnectionRegistry();
   private readonly channels: Channels;
@@ -77,7 +77,7 @@ class Hub<User> implements PushServer<User>, EndpointHost {
   /** Pending until the backplane has started; `null` after. */
   private ready: Promise<void> | null = null;
   private startError: unknown = null;
-  private readonly detach_: (() => void) | null;
+  private readonly detachFromServer: (() => void) | null;
   private closing: Promise<void> | null = null;
   /** The backplane's shared connection records, when it has them (Redis): any process answers any request. */
   readonly directory: ConnectionDirectory | null;
@@ -93,22 +93,22 @@ class Hub<User> implements PushServer<User>, EndpointHost {
   }
 
   constructor(options: PushServerOptions<User, any>) {
-    const o = (this.o = resolveOptions(options));
-    const bp = (this.bp = o.backplane);
-    this.maxBufferedBytes = o.maxBufferedBytes;
-    this.directory = bp.directory ?? null;
-    this.channels = new Channels(o, (c) => this.announce(c));
+    const resolved = (this.options = resolveOptions(options));
+    const backplane = (this.backplane = resolved.backplane);
+    this.maxBufferedBytes = resolved.maxBufferedBytes;
+    this.directory = backplane.directory ?? null;
+    this.channels = new Channels(resolved, (conn) => this.announce(conn));
     this.fanOut = new FanOut(
       this.registry,
       this.channels,
-      (a, b) => bp.compareIds(a, b),
-      o.maxBufferedBytes,
-      (s, e) => this.control(s, e),
+      (first, second) => backplane.compareIds(first, second),
+      resolved.maxBufferedBytes,
+      (session, entry) => this.control(session, entry),
     );
-    this.flusher = new TickFlusher(o.onError);
+    this.flusher = new TickFlusher(resolved.onError);
     this.handshakes = {
-      options: o,
-      backplane: bp,
+      options: resolved,
+      backplane,
       registry: this.registry,
       channels: this.channels,
       started: () => {
@@ -117,10 +117,10 @@ class Hub<User> implements PushServer<User>, EndpointHost {
       },
       announce: (c) => this.announce(c),
     };
-    this.endpoints = new Endpoints<User>(this, o);
+    this.endpoints = new Endpoints<User>(this, resolved);
     this.fetchHandler = new FetchHandler<User>(this.endpoints, () => this.closed);
-    this.websocket = bunWebSocketHandlers(o.maxMessageSize);
-    const started = bp.start(this.fanOut.deliver);
+    this.websocket = bunWebSocketHandlers(resolved.maxMessageSize);
+    const started = backplane.start(this.fanOut.deliver);
     if (started) {
       this.ready = started.then(
         () => {
@@ -129,16 +129,16 @@ class Hub<User> implements PushServer<User>, EndpointHost {
         (err: unknown) => {
           this.ready = null;
           this.startError = err;
-          o.onError(err);
+          resolved.onError(err);
         },
       );
     }
     this.beat = setInterval(() => {
-      for (const s of this.registry.live) s.conn.heartbeat();
+      for (const session of this.registry.live) session.conn.heartbeat();
       if (this.directory) this.renewStreams();
-    }, o.heartbeatMs);
+    }, resolved.heartbeatMs);
     this.beat.unref();
-    this.detach_ = options.server ? attach(options.server, this) : null;
+    this.detachFromServer = options.server ? attach(options.server, this) : null;
   }
 
   /** Throws the backplane's start error, if it failed to start. */
@@ -212,20 +212,20 @@ class Hub<User> implements PushServer<User>, EndpointHost {
       if (page && page.last !== cursor) session.floor = page.last;
       return page;
     };
-    const page = readPage(this.bp, session, cursor);
+    const page = readPage(this.backplane, session, cursor);
     return page instanceof Promise ? page.then(lift) : lift(page);
   }
 
   compareIds(a: string, b: string): number {
-    return this.bp.compareIds(a, b);
+    return this.backplane.compareIds(a, b);
   }
 
   reportError(error: unknown): void {
-    this.o.onError(error);
+    this.options.onError(error);
   }
 
   private toBackplane(entry: BackplaneEntry): Promise<string> {
-    return this.ready ? this.ready.then(() => this.bp.publish(entry)) : this.bp.publish(entry);
+    return this.ready ? this.ready.then(() => this.backplane.publish(entry)) : this.backplane.publish(entry);
   }
 
   schedule(c: Conn): void {
@@ -254,25 +254,25 @@ class Hub<User> implements PushServer<User>, EndpointHost {
 
   /** Reports a failure of shared state, unless the server is closing (its backplane may be gone first). */
   private readonly quietError = (err: unknown): void => {
-    if (!this.closing) this.o.onError(err);
+    if (!this.closing) this.options.onError(err);
   };
 
   /** Stores the record of a connection that takes HTTP requests, when there is a directory. */
   announce(c: Conn): Promise<void> | void {
     if (!this.directory || c.transport === 'websocket' || c.closed) return;
-    return this.directory.save(c.id, recordOf(c), this.o.sessionTimeout);
+    return this.directory.save(c.id, recordOf(c), this.options.sessionTimeout);
   }
 
   /** Renews the records of the SSE streams held here: a record outlives its stream by at most sessionTimeout. */
   private renewStreams(): void {
     const ids: string[] = [];
     for (const s of this.registry.live) if (s.conn.transport === 'eventsource') ids.push(s.conn.id);
-    if (ids.length) this.directory!.touch(ids, this.o.sessionTimeout).catch(this.quietError);
+    if (ids.length) this.directory!.touch(ids, this.options.sessionTimeout).catch(this.quietError);
   }
 
   /** The record of connection `id`, its lifetime renewed; `null` when it has none (ended, expired, never was). */
   async locate(id: string): Promise<ConnectionRecord | null> {
-    return parseRecord(await this.directory!.load(id, this.o.sessionTimeout));
+    return parseRecord(await this.directory!.load(id, this.options.sessionTimeout));
   }
 
   /** Registers a long-poll view of a connection another process made (from its record): live at once, no handshake. */
@@ -312,7 +312,7 @@ class Hub<User> implements PushServer<User>, EndpointHost {
       const [m] = parseClientMessages(e.data);
       if (m.e === JOIN || m.e === LEAVE) this.channels.request(session, m);
     } catch (err) {
-      this.o.onError(err);
+      this.options.onError(err);
     }
   }
 
@@ -332,16 +332,16 @@ class Hub<User> implements PushServer<User>, EndpointHost {
     for (const m of messages) {
       if (!remote && c.closed) return;
       if (m.e === JOIN || m.e === LEAVE) {
-        if (remote) this.toBackplane({ event: m.e, data: JSON.stringify(m), target: c.id }).catch(this.o.onError);
+        if (remote) this.toBackplane({ event: m.e, data: JSON.stringify(m), target: c.id }).catch(this.options.onError);
         else if (session) this.channels.request(session, m);
       } else {
         for (const l of this.listeners) {
           try {
             // An async listener's rejection would otherwise be unhandled and end the process.
             const r: unknown = l(m.e, m.d, c);
-            if (r instanceof Promise) r.catch(this.o.onError);
+            if (r instanceof Promise) r.catch(this.options.onError);
           } catch (err) {
-            this.o.onError(err);
+            this.options.onError(err);
           }
         }
       }
@@ -365,13 +365,13 @@ class Hub<User> implements PushServer<User>, EndpointHost {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.beat);
-    this.detach_?.();
+    this.detachFromServer?.();
     // Write what this tick queued before the connections go.
     this.flusher.flush();
     await Promise.all(this.registry.all().map((c) => c.shutdown()));
     this.listeners.clear();
     this.flusher.stop();
-    await this.bp.close();
+    await this.backplane.close();
     this.endpoints.close();
   }
 }

@@ -11,11 +11,11 @@ export const STOPPED = /* @__PURE__ */ new PushError('CLOSED', 'stopped');
 
 /** Turns a non-2xx response into the error the client acts on: 401/403 fatal, Retry-After kept. */
 export function httpError(res: Response, what: string): PushError {
-  const s = res.status;
-  const ra = res.headers.get('retry-after');
-  return new PushError(s === 401 || s === 403 ? 'UNAUTHORIZED' : 'TRANSPORT_FAILED', `${what}: HTTP ${s}`, {
-    status: s,
-    retryAfter: ra ? (/^\d+$/.test(ra) ? +ra * 1000 : Math.max(0, Date.parse(ra) - Date.now()) || undefined) : undefined,
+  const status = res.status;
+  const retryAfter = res.headers.get('retry-after');
+  return new PushError(status === 401 || status === 403 ? 'UNAUTHORIZED' : 'TRANSPORT_FAILED', `${what}: HTTP ${status}`, {
+    status,
+    retryAfter: retryAfter ? (/^\d+$/.test(retryAfter) ? +retryAfter * 1000 : Math.max(0, Date.parse(retryAfter) - Date.now()) || undefined) : undefined,
   });
 }
 
@@ -27,13 +27,13 @@ export function httpError(res: Response, what: string): PushError {
  * `keepBom`: a stream read in chunks may drop only the one at its very start, which its reader does.
  */
 export function utf8(report: (e: PushError) => void, keepBom = false): (bytes: Uint8Array) => string {
-  let d = new TextDecoder('utf-8', { fatal: true, ignoreBOM: keepBom });
-  return (b) => {
+  let decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: keepBom });
+  return (bytes) => {
     try {
-      return d.decode(b);
+      return decoder.decode(bytes);
     } catch {
       report(new PushError('BAD_FRAME', 'invalid UTF-8'));
-      return (d = new TextDecoder('utf-8', { ignoreBOM: keepBom })).decode(b);
+      return (decoder = new TextDecoder('utf-8', { ignoreBOM: keepBom })).decode(bytes);
     }
   };
 }
@@ -41,13 +41,13 @@ export function utf8(report: (e: PushError) => void, keepBom = false): (bytes: U
 type HttpOptions = Pick<TransportOptions, 'url' | 'fetch' | 'headers' | 'withCredentials'>;
 
 /** One request with the options SSE, long-poll and sends share; `cid` and `ack` go in the query. */
-export function request(o: HttpOptions, init: RequestInit, query?: Record<string, string | number>): Promise<Response> {
-  const u = new URL(o.url);
-  for (const k in query) u.searchParams.set(k, '' + query[k]);
-  return (o.fetch || fetch)(u.href, {
+export function request(options: HttpOptions, init: RequestInit, query?: Record<string, string | number>): Promise<Response> {
+  const url = new URL(options.url);
+  for (const key in query) url.searchParams.set(key, '' + query[key]);
+  return (options.fetch || fetch)(url.href, {
     ...init,
-    headers: { ...o.headers, ...(init.headers as Record<string, string>) },
-    credentials: o.withCredentials ? 'include' : 'same-origin',
+    headers: { ...options.headers, ...(init.headers as Record<string, string>) },
+    credentials: options.withCredentials ? 'include' : 'same-origin',
     cache: 'no-store',
   });
 }
@@ -67,7 +67,8 @@ export const discard = (res: Response) => (res.body as Partial<ReadableStream> |
  * (a stream cut by a proxy or a platform's time limit leaves the POSTs of its connection valid,
  * and aborting one made a send the server had taken look failed, which an app's retry repeated).
  */
-export function httpSender(o: TransportOptions, cid: () => string | undefined) {
+export function httpSender(options: TransportOptions, cid: () => string | undefined) {
+  /** Sends waiting for the next POST: each one's text, and what settles its promise. */
   let batch: [text: string, done: (e?: PushError) => void][] = [];
   let busy = false;
   let stopped = false;
@@ -75,25 +76,25 @@ export function httpSender(o: TransportOptions, cid: () => string | undefined) {
     const id = cid();
     if (busy || !batch.length || !id) return;
     busy = true;
-    const b = batch;
+    const posted = batch;
     batch = [];
     let err: PushError | undefined;
     try {
-      const body = `[${b.map((x) => x[0])}]`; // Array#toString joins with commas
-      const res = await request(o, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, { cid: id });
+      const body = `[${posted.map(([text]) => text)}]`; // Array#toString joins with commas
+      const res = await request(options, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, { cid: id });
       if (!res.ok) err = httpError(res, 'send');
       discard(res);
     } catch (cause) {
       err = new PushError('SEND_FAILED', 'send failed', { cause });
     }
-    for (const x of b) x[1](err);
+    for (const [, done] of posted) done(err);
     busy = false;
     flush();
   };
   const stop = () => {
     stopped = true;
     const e = new PushError('SEND_FAILED', 'transport stopped');
-    for (const x of batch.splice(0)) x[1](e);
+    for (const [, done] of batch.splice(0)) done(e);
   };
   return {
     send: (text: string) =>

@@ -1,4 +1,4 @@
-import { T } from '../../protocol';
+import { TRANSPORT_TAGS } from '../../protocol';
 import { isFetchResponse } from '../fetch-exchange';
 import { FetchSseConnection } from '../fetch-sse';
 import { newConnectionId } from '../ids';
@@ -8,7 +8,7 @@ import type { ServerTransport, TransportContext } from './transport';
 /** Server-Sent Events: a GET with `t=sse`, or with none but `Accept: text/event-stream`. */
 export const eventSource: ServerTransport<'eventsource'> = {
   name: 'eventsource',
-  tag: T.eventsource,
+  tag: TRANSPORT_TAGS.eventsource,
   label: 'eventsource',
   claims: (req) => /text\/event-stream/i.test(req.headers.accept ?? ''),
   endpoint<User>(context: TransportContext<User>) {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CURSOR, Q, T } from '../../protocol';
+import { CURSOR, QUERY_PARAMS, TRANSPORT_TAGS } from '../../protocol';
 import { reply } from '../http';
 import { newConnectionId } from '../ids';
 import { LpConnection, type PollPosition } from '../lp-connection';
@@ -15,7 +15,7 @@ const MAX_ID = 200;
  */
 export const longPoll: ServerTransport<'longpoll'> = {
   name: 'longpoll',
-  tag: T.longpoll,
+  tag: TRANSPORT_TAGS.longpoll,
   label: 'long-poll',
   endpoint<User>(context: TransportContext<User>) {
     const o = context.options;
@@ -26,7 +26,7 @@ export const longPoll: ServerTransport<'longpoll'> = {
       if ('remote' in found || !(found.conn instanceof LpConnection)) return reply(res, 400, 'not a long-poll connection');
       const c = found.conn;
       const cursor = q.get(CURSOR);
-      const ack = q.get(Q.ack);
+      const ack = q.get(QUERY_PARAMS.ack);
       let at: PollPosition;
       if (cursor) {
         if (cursor.length > MAX_ID) return reply(res, 400, 'cursor too long');
@@ -44,7 +44,7 @@ export const longPoll: ServerTransport<'longpoll'> = {
     };
     return {
       request(req, res, q) {
-        const cid = q.get(Q.connection);
+        const cid = q.get(QUERY_PARAMS.connection);
         if (cid !== null) return poll(req, res, cid, q);
         return context.connect(req, res, q, (admission) => new LpConnection(context.host, newConnectionId(), admission, res, o));
       },

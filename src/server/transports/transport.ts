@@ -62,7 +62,7 @@ export interface TransportEndpoint {
 export interface ServerTransport<Name extends string = string> {
   /** The name in the `transports` option and in `conn.transport`. */
   readonly name: Name;
-  /** The `t=` query value of its requests (`T` in protocol/frames.ts, shared with the client). */
+  /** The `t=` query value of its requests (`TRANSPORT_TAGS` in protocol/frames.ts; each client transport carries its own). */
   readonly tag: string;
   /** How answers name it: `<label> transport not enabled`. */
   readonly label: string;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { T } from '../../protocol';
+import { TRANSPORT_TAGS } from '../../protocol';
 import { abortUpgrade, reply } from '../http';
 import { newConnectionId } from '../ids';
 import { WsConnection } from '../ws-connection';
@@ -10,7 +10,7 @@ import type { ServerTransport, TransportContext } from './transport';
 /** WebSocket: any upgrade on the push path; a GET with `t=ws` is told to upgrade. */
 export const webSocket: ServerTransport<'websocket'> = {
   name: 'websocket',
-  tag: T.websocket,
+  tag: TRANSPORT_TAGS.websocket,
   label: 'websocket',
   upgrades: true,
   endpoint<User>(context: TransportContext<User>) {
