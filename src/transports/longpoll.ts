@@ -10,9 +10,10 @@ import { helloCid, tooLarge, type Transport, type TransportDefinition, type Tran
  * is answered again. It also says how many events it received (`ack`), which servers that predate
  * cursors go by.
  */
-const create: TransportFactory = (o) => {
+const create: TransportFactory = (options) => {
   let cid: string | undefined;
-  let ac: AbortController | undefined;
+  /** Aborts the poll in flight. */
+  let pollAbort: AbortController | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let received = 0;
   /**
@@ -22,70 +23,70 @@ const create: TransportFactory = (o) => {
   let cursor = ''; // sent as CURSOR (protocol/frames.ts), spelt out: a shorthand key costs the bundle least
   let done = false;
   let wake: (() => void) | undefined;
-  const sender = httpSender(o, () => cid);
-  const doc = (globalThis as { document?: Document }).document;
+  const sender = httpSender(options, () => cid);
+  const page = (globalThis as { document?: Document }).document;
 
   const end = (err: PushError) => {
     if (done) return;
-    t.stop();
-    t.onclose(err);
+    transport.stop();
+    transport.onclose(err);
   };
 
   const poll = async () => {
     let body: string;
     try {
-      const res = await request(o, { signal: (ac = new AbortController()).signal }, cid ? { cid, ack: received, cursor } : {});
+      const res = await request(options, { signal: (pollAbort = new AbortController()).signal }, cid ? { cid, ack: received, cursor } : {});
       if (!res.ok || !/^text\/(plain|event-stream)/i.test(res.headers.get('content-type') || '')) {
         discard(res);
         return end(res.ok ? new PushError('BAD_FRAME', 'long-poll: not text/plain') : httpError(res, 'long-poll'));
       }
-      body = utf8(t.onerror)(new Uint8Array(await res.arrayBuffer()));
+      body = utf8(transport.onerror)(new Uint8Array(await res.arrayBuffer()));
     } catch (cause) {
       return end(new PushError('TRANSPORT_FAILED', 'long-poll request failed', { cause }));
     }
     if (done) return;
     const events: SseEvent[] = [];
-    const dropped = parseEvents(body, o.maxMessageSize, (e) => events.push(e));
-    if (dropped) tooLarge(t, dropped);
+    const dropped = parseEvents(body, options.maxMessageSize, (e) => events.push(e));
+    if (dropped) tooLarge(transport, dropped);
     if (!cid && !(cid = events[0] && helloCid(events[0]))) return end(new PushError('BAD_FRAME', 'long-poll: no hello from server'));
     received += events.length + dropped;
     // An empty answer (the server's poll timeout) is the long-poll heartbeat.
     if (!events.length) events.push({ event: 'message', data: HEARTBEAT });
     for (const e of events) {
       cursor = e.id ?? cursor;
-      if (!done) t.onreceive(e);
+      if (!done) transport.onreceive(e);
     }
     if (!done) timer = setTimeout(next);
   };
 
   /** Waits while the page is hidden (unless told to keep polling), then polls. */
   const next = () => {
-    if (o.pollWhenHidden || !doc?.hidden) return poll();
+    if (options.pollWhenHidden || !page?.hidden) return poll();
     wake = () => {
-      if (doc.hidden) return;
-      doc.removeEventListener('visibilitychange', wake!);
+      if (page.hidden) return;
+      page.removeEventListener('visibilitychange', wake!);
       wake = undefined;
       poll();
     };
-    doc.addEventListener('visibilitychange', wake);
+    page.addEventListener('visibilitychange', wake);
   };
 
-  const t: Transport = {
+  const transport: Transport = {
     connect() {
       poll();
     },
     send: sender.send,
     stop() {
       // Between two polls the server cannot see us go: tell it, so the session ends now.
-      if (cid && !done) request(o, { method: 'DELETE', keepalive: true }, { cid }).catch(() => {});
+      if (cid && !done) request(options, { method: 'DELETE', keepalive: true }, { cid }).catch(() => {});
       done = true;
       clearTimeout(timer);
-      ac?.abort(STOPPED);
+      pollAbort?.abort(STOPPED);
       sender.stop();
-      if (wake) doc!.removeEventListener('visibilitychange', wake);
+      if (wake) page!.removeEventListener('visibilitychange', wake);
     },
   } as Transport;
-  return t;
+  return transport;
 };
 
 /** longPoll: pass it in `transports` (push-client/core). */
@@ -94,5 +95,5 @@ export const longPoll: TransportDefinition = {
   tag: 'lp',
   scheme: 'http',
   create,
-  silentWhenHidden: (o) => !o.pollWhenHidden,
+  silentWhenHidden: (options) => !options.pollWhenHidden,
 };
