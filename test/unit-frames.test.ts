@@ -95,9 +95,9 @@ describe('unbatch', () => {
   });
 
   it('passes a line that is not an event on without a name, for decodeFrame to reject', () => {
-    const { events } = unbatched('$batch\nno tabs\ne:1\t\t\tx\ne:1\ta\tb\ne:2\ta\n');
-    expect(events.map((e) => e.head)).toEqual(['', '', '', '', '']);
-    expect(events.map((e) => e.body)).toEqual(['no tabs', 'e:1\t\t\tx', 'e:1\ta\tb', 'e:2\ta', '']);
+    const { events } = unbatched('$batch\nno tabs\ne:1\t\t\tx\ne:1\t\troom\tx\ne:1\ta\tb\ne:2\ta\n');
+    expect(events.map((e) => e.head)).toEqual(['', '', '', '', '', '']);
+    expect(events.map((e) => e.body)).toEqual(['no tabs', 'e:1\t\t\tx', 'e:1\t\troom\tx', 'e:1\ta\tb', 'e:2\ta', '']);
     expect(events.every((e) => e.id === undefined)).toBe(true);
     for (const e of events) expect(() => decodeFrame(e)).toThrow(PushError);
   });

@@ -74,8 +74,9 @@ describe('SseParser', () => {
     expect(seen).toEqual([{ event: 'message', data: 'ok' }]);
     expect(thrown).toEqual(['TOO_LARGE']);
     expect(dropped).toBe(1);
-    // Up to maxLine is kept.
+    // Up to maxLine is kept, whether the line ends in its chunk or in the next.
     expect(read(['data: 1234567890\n\n'], 16).seen).toEqual([{ event: 'message', data: '1234567890' }]);
+    expect(read(['data: 1234567890', '\n\n'], 16)).toEqual({ seen: [{ event: 'message', data: '1234567890' }], thrown: [], dropped: 0 });
   });
 
   it('drops an over-long line that has not ended yet, then skips its rest in the next chunks', () => {
