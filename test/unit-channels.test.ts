@@ -93,6 +93,28 @@ describe('createChannels', () => {
     await expect(unexplained).rejects.toThrow('join "x" refused: refused');
   });
 
+  it('asks no more for a refused join: the next hello does not send it again', async () => {
+    const c = channels();
+    c.io.open = true;
+    const join = c.join('vip');
+    c.ack({ r: 1, ok: false, error: 'no' });
+    await expect(join).rejects.toMatchObject({ code: 'JOIN_REFUSED' });
+    c.hello(hello());
+    expect(c.io.sent).toHaveLength(1);
+  });
+
+  it('takes the acks of a channel joined twice in a row, in any number, without throwing', async () => {
+    const c = channels();
+    c.io.open = true;
+    const first = c.join('a');
+    const second = c.join('a');
+    expect(await settled(first)).toBe('resolved');
+    c.ack({ r: 1, ok: true });
+    expect(() => c.ack({ r: 2, ok: true })).not.toThrow();
+    expect(await settled(second)).toBe('resolved');
+    expect([...c.joined]).toEqual(['a']);
+  });
+
   it('while connecting, sends nothing; the hello sends every pending request, oldest first, renewed last', async () => {
     const c = channels();
     const a = c.join('a');

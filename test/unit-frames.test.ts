@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ACK,
+  BATCH,
+  HEARTBEAT,
+  HELLO,
+  JOIN,
+  LEAVE,
   PushError,
   decodeFrame,
   encodeBatch,
@@ -14,6 +20,12 @@ import {
   unbatch,
   type SseEvent,
 } from '../src/protocol';
+
+describe('control event names', () => {
+  it("are the wire protocol's: a server of another version must read them", () => {
+    expect([HELLO, HEARTBEAT, ACK, BATCH, JOIN, LEAVE]).toEqual(['$hello', '$hb', '$ack', '$batch', '$join', '$leave']);
+  });
+});
 
 describe('event and channel names', () => {
   it('takes 1 to 200 characters without tab, CR or LF; an event name may not start with $', () => {
@@ -100,12 +112,16 @@ describe('unbatch', () => {
     expect(events.map((e) => e.body)).toEqual(['no tabs', 'e:1\t\t\tx', 'e:1\t\troom\tx', 'e:1\ta\tb', 'e:2\ta', '']);
     expect(events.every((e) => e.id === undefined)).toBe(true);
     for (const e of events) expect(() => decodeFrame(e)).toThrow(PushError);
+    // Three fields, last in the batch: no tab after it to be taken for the channel's end.
+    expect(unbatched('$batch\ne:1\ta\tb').events).toEqual([{ event: 'message', data: '\ne:1\ta\tb', head: '', body: 'e:1\ta\tb' }]);
   });
 
   it('drops the lines longer than max, and counts them', () => {
     const { events, dropped } = unbatched('$batch\n\ta\t\t123\n\ta\t\t1234', 7);
     expect(events.map((e) => e.body)).toEqual(['123']);
     expect(dropped).toBe(1);
+    // Each line's own length, wherever it is in the batch.
+    expect(unbatched('$batch\n\ta\t\t1\n\ta\t\t2\n\ta\t\t3', 5)).toMatchObject({ events: { length: 3 }, dropped: 0 });
   });
 });
 
@@ -148,6 +164,7 @@ describe('parseClientMessages', () => {
       }
     };
     expect(reason('{')).toBe('body is not JSON');
+    expect(() => parseClientMessages('{')).toThrow(expect.objectContaining({ cause: expect.any(SyntaxError) }));
     expect(reason('[null]')).toBe('message is not an object');
     expect(reason('["x"]')).toBe('message is not an object');
     expect(reason('{"e":"$hello"}')).toBe('bad event name');

@@ -61,8 +61,28 @@ describe('SseParser', () => {
     expect(read(['data: a\r', '\ndata: b\r', '\n\r', '\n']).seen).toEqual([{ event: 'message', data: 'a\nb' }]);
     // An empty chunk in between does not use up the pending LF.
     expect(read(['data: a\r', '', '\n', '\n']).seen).toEqual([{ event: 'message', data: 'a' }]);
-    // Only an LF right after the CR is skipped.
+    // Only an LF right after the CR is skipped: not one after a chunk in between, nor after a CR inside a chunk.
     expect(read(['data: a\r', 'data: b\n\n']).seen).toEqual([{ event: 'message', data: 'a\nb' }]);
+    expect(read(['data: a\r', 'data: b', '\n\n']).seen).toEqual([{ event: 'message', data: 'a\nb' }]);
+    expect(read(['data: a\rdata: b\n', '\ndata: c\n\n']).seen).toEqual([
+      { event: 'message', data: 'a\nb' },
+      { event: 'message', data: 'c' },
+    ]);
+  });
+
+  it('ends lines at a CR or an LF that starts a chunk', () => {
+    expect(read(['data: a\n', '\rdata: b\n\n']).seen).toEqual([
+      { event: 'message', data: 'a' },
+      { event: 'message', data: 'b' },
+    ]);
+    expect(read(['data: a\n', '\ndata: b\r\r']).seen).toEqual([
+      { event: 'message', data: 'a' },
+      { event: 'message', data: 'b' },
+    ]);
+  });
+
+  it('ignores digits in a field that is not retry', () => {
+    expect(read(['foo: 12\ndata: x\n\n']).seen).toEqual([{ event: 'message', data: 'x' }]);
   });
 
   it('holds a line split across chunks until it ends', () => {
@@ -84,6 +104,15 @@ describe('SseParser', () => {
     expect(thrown).toEqual(['TOO_LARGE']);
     expect(seen).toEqual([{ event: 'message', data: 'next' }]);
     expect(dropped).toBe(1);
+  });
+
+  it('drops the whole event of an over-long line, the lines after it included, however the chunks fall', () => {
+    // The line ends right at the start of the next chunk: that LF ends the skipped line, it is no blank line.
+    const split = read(['data: ' + 'x'.repeat(20), '\n', 'data: y\nretry: 5\n\ndata: next\n\n'], 10);
+    expect(split.seen).toEqual([{ event: 'message', data: 'next' }]);
+    expect(split.dropped).toBe(1);
+    // Nor is a retry in it read: nothing of a dropped event is kept or acted on.
+    expect(read(['data: ' + 'x'.repeat(20) + '\nretry: 5\ndata: y\n\n'], 10).seen).toEqual([]);
   });
 
   it('throws once per dropped event, after reading the whole chunk', () => {
@@ -126,6 +155,10 @@ describe('parseEvents', () => {
       { event: 'message', data: '', id: '' },
       { event: 'message', data: '', retry: 3 },
     ]);
+  });
+
+  it('ignores digits in a field that is not retry, and a retry that is not all digits', () => {
+    expect(parse('foo: 12\nretry: -1\nretry: x1\ndata: x').events).toEqual([{ event: 'message', data: 'x' }]);
   });
 
   it('strips one space after the colon, not two', () => {
