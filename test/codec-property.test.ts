@@ -33,7 +33,9 @@ import {
 } from '../src/protocol';
 
 const seed = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {};
-const runs = (numRuns: number) => ({ numRuns, ...seed });
+/** `FC_MAX_RUNS` caps every property's runs: mutation testing (vitest.mutate.config.ts) runs them once per mutant. */
+const maxRuns = Number(process.env.FC_MAX_RUNS) || Infinity;
+const runs = (numRuns: number) => ({ numRuns: Math.min(numRuns, maxRuns), ...seed });
 
 /** Runs `f`; returns its value, or the PushError it threw. Any other exception fails the property. */
 function typed<T>(f: () => T, codes: string[]): T | PushError {
