@@ -4,9 +4,11 @@ import { ANY, STATUS, createListeners } from '../src/client/listeners';
 import type { Lifecycle } from '../src/client/state';
 import { PushError, isEventName } from '../src/protocol';
 
+/** The listeners of a client whose turn (bumped when it closes or reconnects) is `turn`. */
 function listeners() {
   const lifecycle = mitt<Lifecycle>();
-  return { lifecycle, ...createListeners(lifecycle) };
+  const state = { turn: 0 };
+  return { lifecycle, state, ...createListeners(lifecycle, () => state.turn) };
 }
 
 describe('createListeners', () => {
