@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createChannels } from '../src/client/channels';
+import { channels as channelsFeature, createChannels } from '../src/client/channels';
+import type { ClientInternals } from '../src/client/feature';
 import { PushError, type Hello } from '../src/protocol';
 
 /** createChannels with a connection state the test sets, and a record of what it sent and reported. */
@@ -189,5 +190,91 @@ describe('createChannels', () => {
     c.io.open = true;
     c.hello(hello());
     expect(c.io.sent).toEqual([]);
+  });
+});
+
+/** The client as the channels feature sees it: its state, what it sent, and what it reported. */
+function fakeClient(initial?: string[]) {
+  const sent: string[] = [];
+  const reported: PushError[] = [];
+  const client = {} as { channels: string[]; join(channel: string): Promise<void>; leave(channel: string): Promise<void> };
+  const internals = {
+    client,
+    options: { channels: initial },
+    state: 'connecting',
+    plain: undefined as boolean | undefined,
+    reprobes: 0,
+    status() {
+      return { state: this.state };
+    },
+    control: (text: string) => void sent.push(text),
+    report: (e: PushError) => void reported.push(e),
+    reprobe() {
+      this.reprobes++;
+    },
+  };
+  const hooks = channelsFeature(internals as unknown as ClientInternals);
+  return { client, internals, hooks, sent, reported };
+}
+
+describe('the channels feature', () => {
+  it('puts join, leave and the channels getter on the client, and every joined channel in each attempt', async () => {
+    const { client, hooks } = fakeClient(['a']);
+    expect(client.channels).toEqual(['a']);
+    void client.join('b');
+    expect(client.channels).toEqual(['a', 'b']);
+    const params = new URLSearchParams();
+    hooks.params!(params);
+    expect(params.getAll('ch')).toEqual(['a', 'b']);
+    expect([...params.keys()]).toEqual(['ch', 'ch']);
+  });
+
+  it('asks only while open, through the client, and an ack settles the request', async () => {
+    const { client, internals, hooks, sent } = fakeClient();
+    const first = client.join('x');
+    expect(sent).toEqual([]); // connecting: the next hello asks
+    expect(internals.reprobes).toBe(1); // the upgrade feature is told the set changed
+    internals.state = 'open';
+    hooks.hello!({ cid: 'c', epoch: 'e', replay: true, hb: 1 } as Hello);
+    expect(sent.map((text) => JSON.parse(text))).toEqual([{ e: '$join', d: 'x', r: 1 }]);
+    const second = client.leave('y');
+    expect(JSON.parse(sent[1])).toEqual({ e: '$leave', d: 'y', r: 2 });
+    expect(hooks.control!('$ack', { r: 1, ok: true })).toBe(true);
+    await first;
+    expect(hooks.control!('$ack', { r: 2, ok: true })).toBe(true);
+    await second;
+  });
+
+  it('takes only acks with a request number; other control messages are not its own', () => {
+    const { hooks } = fakeClient();
+    expect(hooks.control!('$other', { r: 1, ok: true })).toBeFalsy();
+    expect(hooks.control!('$ack', { ok: true })).toBeFalsy();
+    expect(hooks.control!('$ack', 'text')).toBeFalsy();
+  });
+
+  it('a plain peer or a close rejects what is pending; joins after close reject with CLOSED', async () => {
+    const { client, internals, hooks } = fakeClient();
+    const pending = client.join('x');
+    hooks.plain!();
+    await expect(pending).rejects.toMatchObject({ code: 'SEND_UNSUPPORTED' });
+    const again = client.join('y');
+    hooks.stopped!(new PushError('CLOSED', 'client closed'));
+    await expect(again).rejects.toMatchObject({ code: 'CLOSED' });
+    internals.state = 'closed';
+    await expect(client.join('z')).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('accepts the events of channels this client holds, and no others', () => {
+    const { client, hooks } = fakeClient(['a']);
+    expect(hooks.accepts!('a')).toBe(true);
+    expect(hooks.accepts!('b')).toBe(false);
+    void client.leave('a');
+    expect(hooks.accepts!('a')).toBe(false);
+  });
+
+  it('refuses a join on a plain server at once', async () => {
+    const { client, internals } = fakeClient();
+    internals.plain = true;
+    await expect(client.join('x')).rejects.toMatchObject({ code: 'SEND_UNSUPPORTED' });
   });
 });
