@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- size|throughput|fallback|recovery|cuts|share|scale|fanout|sse]`: runs every benchmark in sequence, or
+ * `npm run bench [-- size|throughput|fallback|recovery|cuts|share|scale|fanout|sse|serverless]`: runs every benchmark in sequence, or
  * the one named. Each prints a Markdown table. Not part of the test suite. Loopback only; every loop
  * is bounded and every server and browser it starts is stopped before it returns.
  * BENCH_QUICK=1 makes each one shorter (fewer runs and samples); BENCH_SMOKE=1 shortest (bench/lib/mode.ts).
@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 
-const ALL = ['size', 'throughput', 'fallback', 'recovery', 'cuts', 'share', 'scale', 'fanout', 'sse'] as const;
+const ALL = ['size', 'throughput', 'fallback', 'recovery', 'cuts', 'share', 'scale', 'fanout', 'sse', 'serverless'] as const;
 type Name = (typeof ALL)[number];
 
 const load: Record<Name, () => Promise<{ run(): Promise<unknown> }>> = {
@@ -21,6 +21,7 @@ const load: Record<Name, () => Promise<{ run(): Promise<unknown> }>> = {
   scale: () => import('./scale'),
   fanout: () => import('./fanout'),
   sse: () => import('./sse-readers'),
+  serverless: () => import('./serverless'),
 };
 
 const args = process.argv.slice(2);

@@ -221,6 +221,8 @@ export interface RedisPushOptions {
   maxLen?: number;
   approximate?: boolean;
   pollTimeout?: number;
+  /** The server's `retryMs`; 20 unless given, so that the tests' moves between processes are quick. */
+  retryMs?: number;
   /**
    * Answers every client message `say` `{ i }`: notes `i`, sends `echo` back to the sender
    * (`conn.send`) and publishes `said` to everyone but it (`except`).
@@ -251,7 +253,7 @@ export async function startRedisPush(
   const push = createPushServer({
     pollTimeout: o.pollTimeout ?? 1000,
     // Clients take the server's retry as their reconnect floor: keep moves between processes quick.
-    retryMs: 20,
+    retryMs: o.retryMs ?? 20,
     ...extra,
     backplane: redisBackplane({ url: o.url, stream: o.stream, maxLen: o.maxLen, approximate: o.approximate, ...backplaneExtra }),
   });
