@@ -17,31 +17,22 @@ const inNode = (code: string, type: 'module' | 'commonjs') =>
 describe('the built package', () => {
   it('is built', () => expect(existsSync('dist/index.mjs'), 'dist/ is missing: run `npm run build` (npm test builds first)').toBe(true));
 
+  /** What the loaded entries say of their classes, the same checks for either module system. */
+  const IDENTITIES = `console.log(JSON.stringify({
+    pushError: index.PushError === core.PushError && node.PushError === core.PushError,
+    extendsCore: Object.getPrototypeOf(index.PushClient) === core.PushClient,
+    instance: new index.PushClient('http://127.0.0.1:9/', { autoConnect: false }) instanceof core.PushClient,
+  }));`;
+
   it('every entry loads as ESM, and PushError and the core PushClient are one class across them', () => {
-    const result = inNode(
-      `const [index, core, node] = await Promise.all(['index', 'core', 'node'].map((name) => import('./dist/' + name + '.mjs')));
-       for (const name of ${JSON.stringify(ENTRIES)}) await import('./dist/' + name + '.mjs');
-       console.log(JSON.stringify({
-         pushError: index.PushError === core.PushError && node.PushError === core.PushError,
-         extendsCore: Object.getPrototypeOf(index.PushClient) === core.PushClient,
-         instance: new index.PushClient('http://127.0.0.1:9/', { autoConnect: false }) instanceof core.PushClient,
-       }));`,
-      'module',
-    );
-    expect(result).toEqual({ pushError: true, extendsCore: true, instance: true });
+    const load = `const [index, core, node] = await Promise.all(['index', 'core', 'node'].map((name) => import('./dist/' + name + '.mjs')));
+       for (const name of ${JSON.stringify(ENTRIES)}) await import('./dist/' + name + '.mjs');`;
+    expect(inNode(load + IDENTITIES, 'module')).toEqual({ pushError: true, extendsCore: true, instance: true });
   });
 
   it('every entry loads as CommonJS, with the same identities', () => {
-    const result = inNode(
-      `const [index, core, node] = ['index', 'core', 'node'].map((name) => require('./dist/' + name + '.cjs'));
-       for (const name of ${JSON.stringify(ENTRIES)}) require('./dist/' + name + '.cjs');
-       console.log(JSON.stringify({
-         pushError: index.PushError === core.PushError && node.PushError === core.PushError,
-         extendsCore: Object.getPrototypeOf(index.PushClient) === core.PushClient,
-         instance: new index.PushClient('http://127.0.0.1:9/', { autoConnect: false }) instanceof core.PushClient,
-       }));`,
-      'commonjs',
-    );
-    expect(result).toEqual({ pushError: true, extendsCore: true, instance: true });
+    const load = `const [index, core, node] = ['index', 'core', 'node'].map((name) => require('./dist/' + name + '.cjs'));
+       for (const name of ${JSON.stringify(ENTRIES)}) require('./dist/' + name + '.cjs');`;
+    expect(inNode(load + IDENTITIES, 'commonjs')).toEqual({ pushError: true, extendsCore: true, instance: true });
   });
 });
